@@ -15,8 +15,8 @@ from storemon.engine.model import (
     TICKS_PER_MICROSECOND,
     TICKS_PER_SECOND,
     Hours,
-    Interpolation,
     IntArray,
+    Interpolation,
     Polls,
     Report,
     Snapshot,
@@ -81,8 +81,10 @@ def compute_report(
     active_time = ActiveTime(poll_row, ts_us, active, interpolation, span_start_tick, span_end_tick)
 
     zones = stores.timezone[reported]
-    zones = np.where(np.equal(zones, None), DEFAULT_TIMEZONE, zones)
-    zone_names, store_zone = np.unique(zones.astype(str), return_inverse=True)
+    # None (no timezone row) is falsy, a zone name never is.
+    zone_text = np.where(zones.astype(bool), zones, DEFAULT_TIMEZONE).astype(str)
+    zone_names, zone_inverse = np.unique(zone_text, return_inverse=True)
+    store_zone = np.asarray(zone_inverse, dtype=np.int64)
 
     # Hours rows of the reported stores only, as report rows.
     hours = snapshot.hours
@@ -97,7 +99,7 @@ def compute_report(
             hours.end_s[relevant],
         ),
         row_of_hours[relevant],
-        store_zone.astype(np.int64),
+        store_zone,
         [str(name) for name in zone_names],
         ~has_hours,
         week_start_us,

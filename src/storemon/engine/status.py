@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from storemon.engine.model import TICKS_PER_MICROSECOND, BoolArray, Interpolation, IntArray
+from storemon.engine.model import TICKS_PER_MICROSECOND, BoolArray, IntArray, Interpolation
 
 # Segments are packed with their store into one sortable int64:
 # store << _STORE_SHIFT | ticks after the span start.

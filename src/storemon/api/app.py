@@ -1,0 +1,100 @@
+"""Builds the FastAPI app and everything it depends on, in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from storemon import __version__
+from storemon.api.container import Container, build_runner
+from storemon.api.errors import install_error_handlers
+from storemon.api.routes import reports as report_routes
+from storemon.data.database import make_engine, resolve_url
+from storemon.data.migrate import migrate
+from storemon.jobs.report_job import recover
+from storemon.jobs.runner import ReportRunner
+from storemon.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How often the Celery deployment looks for reports a worker dropped.
+STALE_CHECK_INTERVAL_S = 60
+#: A report queued or running this long under Celery is taken as dropped.
+STALE_AFTER = timedelta(minutes=15)
+
+DESCRIPTION = """
+Uptime and downtime of stores during their business hours, over the last
+hour, day and week. Trigger a report, poll it, download the CSV.
+
+When `STOREMON_API_KEY` is set, every endpoint that changes something needs
+the header `X-API-Key`. Errors are JSON: `{"error": "..."}`.
+"""
+
+
+def create_app(settings: Settings | None = None, runner: ReportRunner | None = None) -> FastAPI:
+    """The app; the database is migrated and the runner started on start-up."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = resolve_url(settings.database_url)
+        engine = make_engine(url)
+        migrate(engine)
+        job_runner = runner or build_runner(settings, url, engine)
+        job_runner.start()
+        app.state.container = Container(settings, url, engine, job_runner)
+        celery = settings.runner == "celery" and runner is None
+        # In-process: the old pool died with the old process, so everything
+        # unfinished is an orphan. Celery: only what a worker dropped.
+        requeued = recover(
+            engine, settings.job_attempts, job_runner.submit, STALE_AFTER if celery else None
+        )
+        if requeued:
+            log.info("requeued %d unfinished reports", requeued)
+        reaper = asyncio.create_task(_reap_stale(app)) if celery else None
+        try:
+            yield
+        finally:
+            if reaper is not None:
+                reaper.cancel()
+            job_runner.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="storemon",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+    install_error_handlers(app)
+    app.include_router(report_routes.router)
+    return app
+
+
+async def _reap_stale(app: FastAPI) -> None:
+    container: Container = app.state.container
+    while True:
+        await asyncio.sleep(STALE_CHECK_INTERVAL_S)
+        try:
+            await asyncio.to_thread(
+                recover,
+                container.engine,
+                container.settings.job_attempts,
+                container.runner.submit,
+                STALE_AFTER,
+            )
+        except Exception:  # keep reaping; the next round may succeed
+            log.exception("looking for dropped reports failed")

@@ -1,0 +1,115 @@
+"""Request and response bodies (they become the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from storemon.data.reports import ReportRecord
+
+MAX_STORE_IDS = 10_000
+
+
+def format_us(value: int | None) -> str | None:
+    """Epoch microseconds as ISO 8601 UTC text."""
+    if value is None:
+        return None
+    seconds, micros = divmod(value, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class TriggerRequest(BaseModel):
+    """All fields optional: by default the report covers every store, as of the
+    newest poll, with the `nearest` interpolation."""
+
+    as_of: str | None = Field(
+        None,
+        description="Compute as of this UTC timestamp instead of the newest poll "
+        "(same formats as the feed, e.g. `2023-01-25 18:00:00` or `2023-01-25T18:00:00Z`).",
+        examples=["2023-01-25 18:00:00"],
+        max_length=64,
+    )
+    interpolation: Literal["nearest", "previous"] = Field(
+        "nearest", description="How status is estimated between polls."
+    )
+    store_ids: list[str] | None = Field(
+        None,
+        description="Only these stores (unknown ids are ignored).",
+        max_length=MAX_STORE_IDS,
+    )
+
+    @field_validator("store_ids")
+    @classmethod
+    def _ids_are_sane(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            for store_id in value:
+                if not store_id.strip() or len(store_id) > 255:
+                    raise ValueError("store ids must be 1 to 255 characters")
+        return value
+
+
+class TriggerResponse(BaseModel):
+    report_id: str
+    status: str = Field(description="Pending, Running, Complete or Failed.")
+    reused: bool = Field(
+        description="True when an equal report (same parameters, same data) already "
+        "existed and is returned instead of computing a new one."
+    )
+
+
+class ReportInfo(BaseModel):
+    report_id: str
+    status: str
+    interpolation: str
+    as_of: str | None = Field(description="The requested as-of time, if any.")
+    store_ids: list[str] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    error: str | None
+    row_count: int | None
+    now: str | None = Field(description="The `now` the windows end at (data watermark).")
+    data_version: int | None = Field(description="Dataset version the report was computed on.")
+    attempts: int
+    csv_bytes: int | None
+
+    @classmethod
+    def of(cls, record: ReportRecord) -> ReportInfo:
+        return cls(
+            report_id=record.id,
+            status=record.status.value,
+            interpolation=record.params.interpolation,
+            as_of=format_us(record.params.as_of_us),
+            store_ids=list(record.params.store_ids) if record.params.store_ids else None,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+            duration_s=record.duration_s,
+            error=record.error,
+            row_count=record.row_count,
+            now=format_us(record.now_us),
+            data_version=record.data_version,
+            attempts=record.attempts,
+            csv_bytes=record.csv_bytes,
+        )
+
+
+class ReportList(BaseModel):
+    items: list[ReportInfo]
+    total: int
+    limit: int
+    offset: int
+
+
+class StatusBody(BaseModel):
+    status: str
+    report_id: str
+    error: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: str

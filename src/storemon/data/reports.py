@@ -1,0 +1,286 @@
+"""Report jobs as rows: the repository for ``reports`` and ``report_files``.
+
+Every state change is one conditional UPDATE, so two workers (or a restarted
+server and a worker) can never both run or both finish the same report.
+Callers own the transaction: these functions never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storemon.data.schema import DATASET_STATE_ID, dataset_state, report_files, reports
+
+
+class ReportStatus(StrEnum):
+    pending = "Pending"
+    running = "Running"
+    complete = "Complete"
+    failed = "Failed"
+
+
+UNFINISHED = (ReportStatus.pending, ReportStatus.running)
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    as_of_us: int | None = None
+    interpolation: str = "nearest"
+    store_ids: tuple[str, ...] | None = None
+
+    def key(self) -> str:
+        """Equal for equal parameters (store order and repeats do not matter)."""
+        ids = sorted(set(self.store_ids)) if self.store_ids is not None else None
+        text = json.dumps([self.as_of_us, self.interpolation, ids], separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    id: str
+    status: ReportStatus
+    params: ReportParams
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    row_count: int | None
+    now_us: int | None
+    data_version: int | None
+    attempts: int
+    csv_bytes: int | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite and MySQL hand back naive datetimes; every stored time is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+_COLUMNS = (
+    reports.c.id,
+    reports.c.status,
+    reports.c.as_of_us,
+    reports.c.interpolation,
+    reports.c.store_ids,
+    reports.c.created_at,
+    reports.c.started_at,
+    reports.c.finished_at,
+    reports.c.error,
+    reports.c.row_count,
+    reports.c.now_us,
+    reports.c.data_version,
+    reports.c.attempts,
+    reports.c.csv_bytes,
+)
+
+
+def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
+    ids = json.loads(row.store_ids) if row.store_ids is not None else None
+    return ReportRecord(
+        id=row.id,
+        status=ReportStatus(row.status),
+        params=ReportParams(row.as_of_us, row.interpolation, tuple(ids) if ids is not None else None),
+        created_at=_aware(row.created_at) or _utcnow(),
+        started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at),
+        error=row.error,
+        row_count=row.row_count,
+        now_us=row.now_us,
+        data_version=row.data_version,
+        attempts=row.attempts,
+        csv_bytes=row.csv_bytes,
+    )
+
+
+def create(connection: Connection, params: ReportParams) -> ReportRecord:
+    """A new Pending report."""
+    report_id = uuid.uuid4().hex
+    connection.execute(
+        reports.insert().values(
+            id=report_id,
+            status=ReportStatus.pending.value,
+            as_of_us=params.as_of_us,
+            interpolation=params.interpolation,
+            store_ids=json.dumps(list(params.store_ids)) if params.store_ids is not None else None,
+            params_key=params.key(),
+            created_at=_utcnow(),
+            attempts=0,
+        )
+    )
+    record = get(connection, report_id)
+    assert record is not None
+    return record
+
+
+def get(connection: Connection, report_id: str) -> ReportRecord | None:
+    row = connection.execute(sa.select(*_COLUMNS).where(reports.c.id == report_id)).first()
+    return _record(row) if row is not None else None
+
+
+def find_same(
+    connection: Connection, params: ReportParams, data_version: int
+) -> ReportRecord | None:
+    """A report with these parameters that is queued, running, or complete
+    on exactly this data version: triggering again would compute the same."""
+    query = (
+        sa.select(*_COLUMNS)
+        .where(reports.c.params_key == params.key())
+        .where(
+            sa.or_(
+                reports.c.status.in_([s.value for s in UNFINISHED]),
+                sa.and_(
+                    reports.c.status == ReportStatus.complete.value,
+                    reports.c.data_version == data_version,
+                ),
+            )
+        )
+        .order_by(reports.c.created_at.desc())
+        .limit(1)
+    )
+    row = connection.execute(query).first()
+    return _record(row) if row is not None else None
+
+
+def list_reports(
+    connection: Connection,
+    status: ReportStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ReportRecord], int]:
+    """Newest first, with the total count for pagination."""
+    query = sa.select(*_COLUMNS)
+    count = sa.select(sa.func.count()).select_from(reports)
+    if status is not None:
+        query = query.where(reports.c.status == status.value)
+        count = count.where(reports.c.status == status.value)
+    rows = connection.execute(
+        query.order_by(reports.c.created_at.desc(), reports.c.id).limit(limit).offset(offset)
+    ).all()
+    return [_record(row) for row in rows], int(connection.execute(count).scalar_one())
+
+
+def count_unfinished(connection: Connection) -> int:
+    query = sa.select(sa.func.count()).select_from(reports)
+    query = query.where(reports.c.status.in_([s.value for s in UNFINISHED]))
+    return int(connection.execute(query).scalar_one())
+
+
+def unfinished(connection: Connection) -> list[ReportRecord]:
+    query = sa.select(*_COLUMNS).where(reports.c.status.in_([s.value for s in UNFINISHED]))
+    return [_record(row) for row in connection.execute(query.order_by(reports.c.created_at))]
+
+
+def claim(connection: Connection, report_id: str) -> bool:
+    """Pending -> Running, counting the attempt; False if someone else has it."""
+    result = connection.execute(
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status == ReportStatus.pending.value)
+        .values(
+            status=ReportStatus.running.value,
+            started_at=_utcnow(),
+            attempts=reports.c.attempts + 1,
+        )
+    )
+    return result.rowcount == 1
+
+
+def requeue(connection: Connection, report_id: str) -> None:
+    """Back to Pending (after the process running it went away)."""
+    connection.execute(
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
+        .values(status=ReportStatus.pending.value, started_at=None)
+    )
+
+
+def complete(
+    connection: Connection,
+    report_id: str,
+    csv: bytes,
+    row_count: int,
+    now_us: int,
+    data_version: int,
+) -> bool:
+    """Running -> Complete with its CSV; False if it was no longer Running
+    (deleted, or failed meanwhile)."""
+    result = connection.execute(
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status == ReportStatus.running.value)
+        .values(
+            status=ReportStatus.complete.value,
+            finished_at=_utcnow(),
+            row_count=row_count,
+            now_us=now_us,
+            data_version=data_version,
+            csv_bytes=len(csv),
+        )
+    )
+    if result.rowcount != 1:
+        return False
+    connection.execute(report_files.insert().values(report_id=report_id, csv=csv))
+    return True
+
+
+def fail(connection: Connection, report_id: str, error: str) -> bool:
+    """Pending or Running -> Failed with a reason."""
+    result = connection.execute(
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
+        .values(status=ReportStatus.failed.value, finished_at=_utcnow(), error=error[:2000])
+    )
+    return result.rowcount == 1
+
+
+def read_csv(connection: Connection, report_id: str) -> bytes | None:
+    query = sa.select(report_files.c.csv).where(report_files.c.report_id == report_id)
+    value = connection.execute(query).scalar()
+    return bytes(value) if value is not None else None
+
+
+def delete(connection: Connection, report_ids: Sequence[str]) -> int:
+    if not report_ids:
+        return 0
+    connection.execute(report_files.delete().where(report_files.c.report_id.in_(report_ids)))
+    result = connection.execute(reports.delete().where(reports.c.id.in_(report_ids)))
+    return int(result.rowcount)
+
+
+def finished_before(connection: Connection, age: timedelta) -> list[str]:
+    """Ids of reports that finished (Complete or Failed) more than ``age`` ago."""
+    query = (
+        sa.select(reports.c.id)
+        .where(reports.c.status.in_([ReportStatus.complete.value, ReportStatus.failed.value]))
+        .where(reports.c.finished_at < _utcnow() - age)
+    )
+    return list(connection.execute(query).scalars())
+
+
+def data_version(connection: Connection) -> int:
+    """The dataset version now (0 before anything was loaded)."""
+    query = sa.select(dataset_state.c.version).where(dataset_state.c.id == DATASET_STATE_ID)
+    return int(connection.execute(query).scalar() or 0)

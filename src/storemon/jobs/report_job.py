@@ -1,0 +1,110 @@
+"""One report job, start to finish, wherever it runs.
+
+The job owns its transactions: claim (Pending -> Running) commits before the
+work starts, the result (Complete with its CSV, or Failed with the reason)
+commits in one transaction at the end. A process that dies in between leaves
+the report Running; ``recover`` at the next start puts it back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from storemon.data import reports
+from storemon.data.database import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _engine(database_url: str) -> Engine:
+    # One engine (and pool) per worker process and database.
+    return make_engine(database_url)
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def run_report_job(database_url: str, report_id: str) -> str:
+    """Compute report ``report_id`` and store its CSV; returns the final status.
+
+    Never raises for a failure of the report itself: that is recorded on the
+    report. A report someone else already claimed is left alone.
+    """
+    from storemon.reports.csv_output import render_csv
+    from storemon.reports.service import ReportRequest, build_report
+
+    engine = _engine(database_url)
+    with engine.begin() as connection:
+        if not reports.claim(connection, report_id):
+            record = reports.get(connection, report_id)
+            return record.status.value if record else "Missing"
+        record = reports.get(connection, report_id)
+    assert record is not None
+    started = time.perf_counter()
+    try:
+        params = record.params
+        built = build_report(
+            database_url,
+            ReportRequest(params.as_of_us, params.interpolation, params.store_ids),  # type: ignore[arg-type]
+        )
+        csv = render_csv(built.report)
+    except Exception as error:  # recorded on the report, not lost
+        log.exception("report %s failed", report_id)
+        with engine.begin() as connection:
+            reports.fail(connection, report_id, one_line(error))
+        return reports.ReportStatus.failed.value
+    with engine.begin() as connection:
+        stored = reports.complete(
+            connection, report_id, csv, len(built.report), built.now_us, built.state.version
+        )
+    log.info("report %s: %d stores in %.2f s", report_id, len(built.report),
+             time.perf_counter() - started)
+    return reports.ReportStatus.complete.value if stored else "Gone"
+
+
+def recover(
+    engine: Engine,
+    max_attempts: int,
+    submit: Callable[[str], None],
+    running_for: timedelta | None = None,
+) -> int:
+    """Reports left Pending or Running by a process that went away go back to
+    the queue, or are marked Failed once they used up their attempts.
+
+    ``running_for=None`` treats every unfinished report as orphaned (the
+    in-process runner at start-up: its pool died with the old process);
+    otherwise only reports queued or Running for longer than that are (a
+    Celery worker may still be at work on a younger one; a broker that
+    restarted may have lost an older one). Returns how many were queued.
+    """
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        leftover = reports.unfinished(connection)
+        queued = []
+        for record in leftover:
+            since = record.started_at or record.created_at
+            if running_for is not None and now - since < running_for:
+                continue
+            if record.attempts >= max_attempts:
+                reports.fail(
+                    connection,
+                    record.id,
+                    f"gave up after {record.attempts} attempts: the process running it stopped",
+                )
+            else:
+                reports.requeue(connection, record.id)
+                queued.append(record.id)
+    for report_id in queued:  # queue only after the commit
+        submit(report_id)
+    return len(queued)

@@ -1,0 +1,1 @@
+"""Reports as the application sees them: read a snapshot, compute, render."""

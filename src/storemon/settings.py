@@ -1,0 +1,59 @@
+"""All configuration, from ``STOREMON_*`` environment variables (or a ``.env``
+file), validated once at start-up. docs/configuration.md lists every one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STOREMON_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        "sqlite:///storemon.db",
+        description="SQLAlchemy URL; postgresql:// and mysql:// use psycopg 3 and PyMySQL.",
+    )
+    host: str = Field("127.0.0.1", description="Address `storemon serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `storemon serve` listens on.")
+
+    runner: Literal["inprocess", "celery"] = Field(
+        "inprocess",
+        description="Where report jobs run: a process pool inside the server, or Celery workers.",
+    )
+    report_workers: int = Field(1, ge=1, le=64, description="In-process report worker processes.")
+    queue_limit: int = Field(
+        32, ge=1, description="Reports queued or running at once; more triggers get 503."
+    )
+    celery_broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker.")
+    job_attempts: int = Field(
+        3, ge=1, description="Starts a report gets (across restarts) before it is marked Failed."
+    )
+    report_retention_days: float = Field(
+        30, gt=0, description="`storemon reports prune` deletes reports older than this."
+    )
+
+    api_key: SecretStr | None = Field(
+        None,
+        description="When set, every mutating endpoint needs the header `X-API-Key` with this value.",
+    )
+    max_upload_bytes: int = Field(
+        2 * 1024**3, ge=1, description="Largest CSV accepted by the upload endpoints."
+    )
+    max_batch_polls: int = Field(
+        100_000, ge=1, description="Most polls accepted in one JSON batch."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (none by default)."
+    )
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("STOREMON_API_KEY must be at least 16 characters")
+        return value
