@@ -19,6 +19,7 @@ from storemon.engine.model import (
     WindowTotals,
 )
 from storemon.engine.report import COLUMNS, compute_report, rounded_columns
+from storemon.engine.timeline import Timeline, store_timeline
 
 __all__ = [
     "COLUMNS",
@@ -31,7 +32,9 @@ __all__ = [
     "Report",
     "Snapshot",
     "Stores",
+    "Timeline",
     "WindowTotals",
     "compute_report",
     "rounded_columns",
+    "store_timeline",
 ]
