@@ -22,11 +22,6 @@ _EPOCH_WEEKDAY = 3
 _STORE_SHIFT = 41
 
 
-def _weekday(day_number: IntArray) -> IntArray:
-    result: IntArray = (day_number + _EPOCH_WEEKDAY) % 7
-    return result
-
-
 def business_intervals(
     hours: Hours,
     hours_store: IntArray,
@@ -53,7 +48,8 @@ def business_intervals(
     # are within a day of UTC dates, so these local dates cover the span.
     first_date = span_start_s // SECONDS_PER_DAY - 2
     last_date = span_end_s // SECONDS_PER_DAY + 1
-    first_match = first_date + (hours.day - _weekday(np.int64(first_date))) % 7
+    first_weekday = (first_date + _EPOCH_WEEKDAY) % 7
+    first_match: IntArray = first_date + (hours.day - first_weekday) % 7
     weeks = (last_date - first_date) // 7 + 1
     date = (first_match[None, :] + 7 * np.arange(weeks, dtype=np.int64)[:, None]).ravel()
     row = np.tile(np.arange(len(hours), dtype=np.int64), weeks)
