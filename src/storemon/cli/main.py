@@ -11,12 +11,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 
 from storemon.cli.errors import UserError, user_error_of
+
+if TYPE_CHECKING:
+    from storemon.settings import Settings
 
 app = typer.Typer(
     name="storemon",
@@ -75,7 +78,7 @@ def ingest(
     from storemon.ingest.feeds import Feed
     from storemon.ingest.service import ingest_feed
 
-    feeds = [(Feed.timezones, timezones), (Feed.hours, hours), (Feed.status, status)]
+    feeds = [(Feed.TIMEZONES, timezones), (Feed.HOURS, hours), (Feed.STATUS, status)]
     chosen = [(feed, path) for feed, path in feeds if path is not None]
     if not chosen:
         raise UserError("nothing to ingest: give --status, --hours and/or --timezones")
@@ -202,6 +205,157 @@ def migrate(ctx: typer.Context, db: DbOption = None) -> None:
     url = _db(ctx, db)
     upgrade(url)
     typer.echo(f"schema up to date: {redact(url)}")
+
+
+HostOption = Annotated[
+    str | None, typer.Option(help="Address to listen on (default: $STOREMON_HOST, 127.0.0.1).")
+]
+PortOption = Annotated[
+    int | None, typer.Option(help="Port to listen on (default: $STOREMON_PORT, 8000).")
+]
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: HostOption = None,
+    port: PortOption = None,
+    sample: Annotated[
+        bool,
+        typer.Option(help="Load the sample data set first if the database has no polls."),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API until interrupted (settings: STOREMON_* variables)."""
+    _serve(ctx, db, host, port, sample)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    host: HostOption = None,
+    port: PortOption = None,
+    sample: Annotated[
+        bool,
+        typer.Option(help="Load the sample data set first if the database has no polls."),
+    ] = True,
+    db: DbOption = None,
+) -> None:
+    """Migrate, load the sample data set into an empty database, and serve."""
+    _serve(ctx, db, host, port, sample)
+
+
+def _settings(ctx: typer.Context, db: str | None, **overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's values on top."""
+    from storemon.settings import Settings
+
+    given: dict[str, Any] = {"database_url": db or (ctx.obj or {}).get("db"), **overrides}
+    return Settings(**{name: value for name, value in given.items() if value is not None})
+
+
+def _serve(
+    ctx: typer.Context, db: str | None, host: str | None, port: int | None, sample: bool
+) -> None:
+    import uvicorn
+
+    from storemon.api.app import create_app
+    from storemon.data.database import redact, resolve_url
+    from storemon.data.migrate import migrate as upgrade
+
+    settings = _settings(ctx, db, host=host, port=port)
+    url = resolve_url(settings.database_url)
+    upgrade(url)
+    if sample:
+        _load_sample_if_empty(url)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    typer.echo(f"storemon: serving http://{shown}:{settings.port}/ (database {redact(url)})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _load_sample_if_empty(url: str) -> None:
+    import tempfile
+
+    from storemon.data.database import make_engine
+    from storemon.data.stores import newest_poll_us
+    from storemon.ingest.service import ingest_feed
+    from storemon.sample_feeds import write_sample
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if newest_poll_us(connection) is not None:
+                return
+        with tempfile.TemporaryDirectory(prefix="storemon-sample-") as folder:
+            _echo("storemon: the database has no polls; loading the sample data set…")
+            write_sample(folder)
+            for feed, name in (
+                ("timezones", "timezones.csv"),
+                ("hours", "menu_hours.csv"),
+                ("status", "store_status.csv"),
+            ):
+                path = Path(folder) / name
+                result = ingest_feed(engine, feed, path, source_name=f"sample/{name}")
+                _echo(f"  {feed}: {result.loaded} loaded, {result.rejected} rejected")
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option(min=1, help="Reports run at once.")] = 1,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    db: DbOption = None,
+) -> None:
+    """Run a Celery worker for report jobs (for STOREMON_RUNNER=celery)."""
+    from storemon.data.database import redact, resolve_url
+    from storemon.jobs.celery_runner import celery_app
+
+    settings = _settings(ctx, db)
+    url = resolve_url(settings.database_url)
+    broker = settings.celery_broker_url
+    _echo(f"storemon worker: broker {redact(broker)}, database {redact(url)}")
+    celery_app(broker, settings.celery_key_prefix, url).worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+reports_app = typer.Typer(help="Stored reports.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("prune")
+def prune_reports(
+    ctx: typer.Context,
+    older_than_days: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Age limit in days (default: $STOREMON_REPORT_RETENTION_DAYS, 30)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Delete reports that finished (Complete or Failed) before the retention."""
+    from datetime import timedelta
+
+    from storemon.data import reports
+    from storemon.data.database import make_engine, resolve_url
+
+    settings = _settings(ctx, db)
+    days = settings.report_retention_days if older_than_days is None else older_than_days
+    engine = make_engine(resolve_url(settings.database_url))
+    try:
+        with engine.begin() as connection:
+            deleted = reports.prune(connection, timedelta(days=days))
+    finally:
+        engine.dispose()
+    typer.echo(f"{deleted} reports deleted (finished more than {days:g} days ago)")
 
 
 def _parse_as_of(text: str) -> int:
