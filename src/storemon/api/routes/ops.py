@@ -1,0 +1,77 @@
+"""Operations: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
+
+from storemon.api.deps import ContainerDep
+from storemon.api.schemas import ErrorBody
+from storemon.data.database import first_line, redact
+from storemon.data.migrate import HEAD_REVISION
+from storemon.data.snapshot import read_revision
+
+router = APIRouter(tags=["operations"])
+
+#: /ready answers 503 rather than hang when the database does not answer.
+READY_TIMEOUT_S = 5.0
+
+_LIVE = b'{"status":"ok"}'
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    schema_revision: str
+
+
+@router.get("/health", response_model=Health, response_class=JSONResponse)
+async def health() -> Response:
+    """Liveness: the process answers. Touches nothing else."""
+    return Response(_LIVE, media_type="application/json")
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={503: {"model": ErrorBody, "description": "Not ready; `error` says why."}},
+)
+async def ready(container: ContainerDep) -> Any:
+    """Readiness: the database answers and is at this version's schema."""
+    url = container.database_url
+    try:
+        revision = await asyncio.wait_for(
+            asyncio.to_thread(read_revision, url), timeout=READY_TIMEOUT_S
+        )
+    except TimeoutError:
+        return _not_ready(f"database {redact(url)} did not answer in {READY_TIMEOUT_S:g} s")
+    except Exception as error:  # any driver's error: not ready, and say why
+        return _not_ready(f"cannot read database {redact(url)}: {first_line(error)}")
+    if revision != HEAD_REVISION:
+        found = "has no storemon schema" if revision is None else f"is at schema {revision!r}"
+        return _not_ready(f"database {found}, this version needs {HEAD_REVISION!r}")
+    return Ready(status="ready", schema_revision=revision)
+
+
+def _not_ready(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "5"})
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
+)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: HTTP traffic of this process; reports, queue depth
+    and ingested rows read from the database."""
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

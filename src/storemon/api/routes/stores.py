@@ -1,0 +1,251 @@
+"""Stores: search, one store's summary, and its time line for the dashboard chart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from storemon.api.deps import ContainerDep
+from storemon.api.errors import ApiError
+from storemon.api.schemas import ErrorBody, format_us
+from storemon.data import stores
+from storemon.engine import DEFAULT_TIMEZONE, store_timeline
+from storemon.ingest.timestamps import parse_timestamp
+
+router = APIRouter(tags=["stores"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+
+MAX_SEARCH_RESULTS = 100
+DEFAULT_SPAN = timedelta(days=7)
+#: The longest time line one request may ask for: three weeks (the engine
+#: packs interval offsets into 41 bits, about 25 days).
+MAX_SPAN = timedelta(days=21)
+#: Time lines stay within years the zone arithmetic handles (not year 1 or 9999).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_US = 1_000_000
+_EARLIEST_US = int(EARLIEST.timestamp()) * _US
+_LATEST_US = int(LATEST.timestamp()) * _US
+_SPAN_US = int(DEFAULT_SPAN.total_seconds()) * _US
+_MAX_SPAN_US = int(MAX_SPAN.total_seconds()) * _US
+
+StoreIdPath = Annotated[str, Path(description="The store's id, exactly as in the feeds.")]
+
+
+class StoreItem(BaseModel):
+    store_id: str
+    timezone: str = Field(description="The store's zone, America/Chicago when it has none.")
+    polls: int
+
+
+class StoreSearch(BaseModel):
+    items: list[StoreItem]
+    total: int = Field(description="Stores matching the query in all.")
+
+
+class HoursRow(BaseModel):
+    day: int = Field(description="0 = Monday ... 6 = Sunday.")
+    start: str = Field(description="Local opening time, HH:MM:SS.", examples=["09:00:00"])
+    end: str = Field(description="Local closing time, HH:MM:SS (24:00:00 = midnight after).")
+
+
+class StoreSummary(BaseModel):
+    store_id: str
+    timezone: str
+    timezone_is_default: bool = Field(
+        description="True when the store has no timezone row and America/Chicago is used."
+    )
+    polls: int
+    first_poll: str | None = Field(description="ISO 8601 UTC; null without polls.")
+    last_poll: str | None = Field(description="ISO 8601 UTC; null without polls.")
+    has_business_hours: bool = Field(
+        description="False: no business-hours rows, the store counts as open 24/7."
+    )
+    business_days: int = Field(
+        description="Weekdays with at least one row (the others are closed days)."
+    )
+    business_hours: list[HoursRow]
+
+
+class PollPoint(BaseModel):
+    t: str
+    active: bool
+
+
+class StatusSpan(BaseModel):
+    start: str
+    end: str
+    active: bool
+
+
+class OpenSpan(BaseModel):
+    start: str
+    end: str
+
+
+class StoreTimeline(BaseModel):
+    """Every interval is half-open ``[start, end)``, in ISO 8601 UTC."""
+
+    store_id: str
+    timezone: str
+    start: str
+    end: str
+    interpolation: Literal["nearest", "previous"]
+    polls: list[PollPoint] = Field(description="The polls inside the span.")
+    status: list[StatusSpan] = Field(description="The status the report estimates.")
+    open: list[OpenSpan] = Field(description="When the store is open by its business hours.")
+    business_hours: list[HoursRow]
+
+
+def _clock(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _hours_rows(rows: list[tuple[int, int, int]]) -> list[HoursRow]:
+    return [HoursRow(day=day, start=_clock(start), end=_clock(end)) for day, start, end in rows]
+
+
+def _iso(value: int) -> str:
+    text = format_us(value)
+    assert text is not None
+    return text
+
+
+@router.get("/stores", response_model=StoreSearch)
+def search(
+    container: ContainerDep,
+    query: Annotated[
+        str, Query(max_length=255, description="A store_id prefix (case-sensitive).")
+    ] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_RESULTS)] = 20,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> StoreSearch:
+    """Stores whose id starts with `query`, in id order, with their poll counts."""
+    with container.engine.connect() as connection:
+        found, total = stores.search_stores(connection, query, limit, offset)
+    return StoreSearch(
+        items=[
+            StoreItem(store_id=s.store_id, timezone=s.timezone or DEFAULT_TIMEZONE, polls=s.polls)
+            for s in found
+        ],
+        total=total,
+    )
+
+
+@router.get("/store_summary/{store_id}", response_model=StoreSummary, responses=NOT_FOUND)
+def summary(container: ContainerDep, store_id: StoreIdPath) -> StoreSummary:
+    """One store: its polls, timezone and weekly business hours."""
+    with container.engine.connect() as connection:
+        detail = stores.store_detail(connection, store_id)
+    if detail is None:
+        raise ApiError(404, f"unknown store_id {store_id!r}")
+    return StoreSummary(
+        store_id=detail.store_id,
+        timezone=detail.timezone or DEFAULT_TIMEZONE,
+        timezone_is_default=detail.timezone is None,
+        polls=detail.polls,
+        first_poll=format_us(detail.first_poll_us),
+        last_poll=format_us(detail.last_poll_us),
+        has_business_hours=bool(detail.hours),
+        business_days=len({day for day, _, _ in detail.hours}),
+        business_hours=_hours_rows(detail.hours),
+    )
+
+
+def _parse_moment(name: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    value = parse_timestamp(text)
+    if value is None:
+        raise ApiError(422, f"{name} {text!r} is not a timestamp (e.g. 2023-01-25T18:00:00Z)")
+    return value
+
+
+def _span(start_us: int | None, end_us: int | None, newest_us: int | None) -> tuple[int, int]:
+    if end_us is None:
+        if start_us is not None:
+            end_us = start_us + _SPAN_US
+        elif newest_us is not None:
+            end_us = newest_us
+        else:
+            raise ApiError(422, "no polls are loaded yet: give start or end")
+    if start_us is None:
+        start_us = end_us - _SPAN_US
+    if end_us <= start_us:
+        raise ApiError(422, "end must be after start")
+    if end_us - start_us > _MAX_SPAN_US:
+        raise ApiError(422, f"the span is longer than {MAX_SPAN.days} days")
+    if start_us < _EARLIEST_US or end_us > _LATEST_US:
+        raise ApiError(422, f"the span must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return start_us, end_us
+
+
+TimestampQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="UTC timestamp, same formats as the feed (e.g. `2023-01-25T18:00:00Z`).",
+    ),
+]
+
+
+@router.get("/stores/{store_id}/timeline", response_model=StoreTimeline, responses=NOT_FOUND)
+def timeline(
+    container: ContainerDep,
+    store_id: StoreIdPath,
+    start: TimestampQuery = None,
+    end: TimestampQuery = None,
+    interpolation: Literal["nearest", "previous"] = "nearest",
+) -> StoreTimeline:
+    """Polls, estimated status and open intervals of one store over a span.
+
+    By default the week ending at the newest poll of the dataset, the last-week
+    window of the report. Polls after `end` are ignored, as the report ignores
+    polls after its `now`. At most 21 days.
+    """
+    start_us, end_us = _parse_moment("start", start), _parse_moment("end", end)
+    with container.engine.connect() as connection:
+        newest = stores.newest_poll_us(connection) if end_us is None else None
+        start_us, end_us = _span(start_us, end_us, newest)
+        history = stores.store_history(connection, store_id, start_us, end_us)
+    if history is None:
+        raise ApiError(404, f"unknown store_id {store_id!r}")
+    line = store_timeline(
+        history.polls, history.hours, history.timezone, start_us, end_us, interpolation
+    )
+    in_span = history.polls.ts_us >= start_us
+    return StoreTimeline(
+        store_id=store_id,
+        timezone=line.timezone,
+        start=_iso(start_us),
+        end=_iso(end_us),
+        interpolation=interpolation,
+        polls=[
+            PollPoint(t=_iso(ts), active=active)
+            for ts, active in zip(
+                history.polls.ts_us[in_span].tolist(),
+                history.polls.active[in_span].tolist(),
+                strict=True,
+            )
+        ],
+        status=[
+            StatusSpan(start=_iso(a), end=_iso(b), active=active)
+            for a, b, active in line.status_intervals
+        ],
+        open=[OpenSpan(start=_iso(a), end=_iso(b)) for a, b in line.open_intervals],
+        business_hours=_hours_rows(
+            list(
+                zip(
+                    history.hours.day.tolist(),
+                    history.hours.start_s.tolist(),
+                    history.hours.end_s.tolist(),
+                    strict=True,
+                )
+            )
+        ),
+    )
