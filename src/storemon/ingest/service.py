@@ -1,0 +1,307 @@
+"""Load a parsed feed into the database (SPEC section 1, "Repeats and updates").
+
+Transactions:
+
+- status polls commit chunk by chunk: any set of polls is a valid state, so a
+  crash keeps every committed chunk and a reload finishes the job;
+- business hours and timezones load in one transaction (all or nothing);
+- ``strict`` loads the whole feed in one transaction and rolls it back if any
+  row is rejected; the rejects are still recorded, in a transaction of their
+  own, and the ingest is marked ``failed``.
+
+Every transaction that changes the data bumps ``dataset_state.version``. The
+``ingests`` row says how a load went; one left ``running`` was interrupted.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy.engine import Connection, Engine
+
+from storemon.data import dataset, ingest_log
+from storemon.data.database import SQLITE_BEGIN, first_line
+from storemon.data.rejects import record_rejects
+from storemon.ingest.feeds import Feed
+from storemon.ingest.parse import ParsedChunk, parse_feed
+from storemon.ingest.reader import Source
+
+#: How many rejects an :class:`IngestResult` quotes; the rest are in the database.
+FIRST_REJECTS = 10
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """``loaded``: valid rows taken in (a row whose key repeats counts, the
+    later one wins); ``committed`` is False when a strict load was rolled
+    back, then nothing of the feed was loaded."""
+
+    ingest_id: int
+    feed: Feed
+    loaded: int
+    rejected: int
+    first_rejects: list[tuple[int, str]] = field(default_factory=list)
+    committed: bool = True
+
+
+def ingest_feed(
+    engine: Engine,
+    feed: Feed | str,
+    source: Source,
+    *,
+    strict: bool = False,
+    source_name: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Parse ``source`` (a path or a binary file) as ``feed`` (``status``,
+    ``hours`` or ``timezones``) and load it. ``on_progress`` is called with
+    the number of data lines read so far, after each chunk."""
+    feed = Feed(feed)
+    if source_name is None:
+        source_name = str(source) if isinstance(source, str | PathLike) else "<stream>"
+    with read_ahead(parse_feed(feed, source)) as chunks:
+        return load_chunks(
+            engine,
+            feed,
+            chunks,
+            strict=strict,
+            source_name=source_name,
+            on_progress=on_progress,
+        )
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def read_ahead(items: Iterable[T]) -> Iterator[Iterator[T]]:
+    """Iterate ``items`` in a background thread, one item ahead, so parsing
+    the next chunk (polars and numpy, mostly outside the GIL) overlaps with
+    writing this one to the database."""
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(("end", None))
+        except BaseException as error:
+            ready.put(("error", error))
+
+    def consume() -> Iterator[T]:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    thread = threading.Thread(target=produce, name="storemon-read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while thread.is_alive():
+            # Unblock a producer waiting to hand over an item nobody will take.
+            with suppress(queue.Empty):
+                ready.get_nowait()
+            thread.join(timeout=0.1)
+
+
+def load_chunks(
+    engine: Engine,
+    feed: Feed | str,
+    chunks: Iterable[ParsedChunk],
+    *,
+    strict: bool = False,
+    source_name: str = "<stream>",
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Load already parsed chunks of ``feed``, in order (see the module doc)."""
+    feed = Feed(feed)
+    with _writing(engine) as conn, conn.begin():
+        ingest_id = ingest_log.start_ingest(conn, feed, source_name, strict=strict)
+    load = _Load(engine, feed, ingest_id, strict, on_progress)
+    try:
+        if feed is Feed.STATUS and not strict:
+            load.polls_per_chunk(chunks)
+        else:
+            load.in_one_transaction(chunks)
+    except BaseException as error:
+        with _writing(engine) as conn, conn.begin():
+            ingest_log.finish_ingest(
+                conn,
+                ingest_id,
+                ingest_log.FAILED,
+                loaded=load.loaded if feed is Feed.STATUS and not strict else 0,
+                rejected=load.rejected,
+                error=first_line(error),
+            )
+        raise
+    return load.result()
+
+
+def _writing(engine: Engine) -> Connection:
+    # SQLite: take the write lock when the transaction begins, so a concurrent
+    # writer makes us wait (busy_timeout) instead of failing mid-transaction.
+    return engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+
+class _Load:
+    def __init__(
+        self,
+        engine: Engine,
+        feed: Feed,
+        ingest_id: int,
+        strict: bool,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.engine = engine
+        self.feed = feed
+        self.ingest_id = ingest_id
+        self.strict = strict
+        self.on_progress = on_progress
+        self.keys: dataset.StoreKeys | None = None
+        self.lines = self.loaded = self.rejected = 0
+        self.first_rejects: list[tuple[int, str]] = []
+        self.committed = True
+
+    def result(self) -> IngestResult:
+        return IngestResult(
+            self.ingest_id,
+            self.feed,
+            self.loaded if self.committed else 0,
+            self.rejected,
+            self.first_rejects,
+            self.committed,
+        )
+
+    def polls_per_chunk(self, chunks: Iterable[ParsedChunk]) -> None:
+        for chunk in chunks:
+            valid, bad = self._take(chunk)
+            with _writing(self.engine) as conn, conn.begin():
+                if self._write_polls(conn, valid):
+                    dataset.bump_version(conn)
+                record_rejects(conn, self.ingest_id, bad)
+                ingest_log.update_counts(
+                    conn, self.ingest_id, loaded=self.loaded, rejected=self.rejected
+                )
+            self._report_progress()
+        with _writing(self.engine) as conn, conn.begin():
+            self._finish(conn, ingest_log.COMPLETE)
+
+    def in_one_transaction(self, chunks: Iterable[ParsedChunk]) -> None:
+        kept_rejects: list[pl.DataFrame] = []
+        collected: list[pl.DataFrame] = []
+        changed = 0
+        with _writing(self.engine) as conn:
+            transaction = conn.begin()
+            try:
+                for chunk in chunks:
+                    valid, bad = self._take(chunk)
+                    kept_rejects.append(bad)
+                    if self.strict and self.rejected:
+                        if self.committed:
+                            # Nothing of this feed will be kept: free the
+                            # database now, read on only to count every reject.
+                            transaction.rollback()
+                            self.committed = False
+                            collected.clear()
+                    elif self.feed is Feed.STATUS:
+                        changed += self._write_polls(conn, valid)
+                    else:
+                        collected.append(valid)
+                    self._report_progress()
+                if self.committed:
+                    if collected:
+                        changed += self._write_whole_feed(conn, pl.concat(collected))
+                    if changed:
+                        dataset.bump_version(conn)
+                    for bad in kept_rejects:
+                        record_rejects(conn, self.ingest_id, bad)
+                    self._finish(conn, ingest_log.COMPLETE)
+                    transaction.commit()
+            finally:
+                if transaction.is_active:
+                    transaction.rollback()
+        if not self.committed:
+            with _writing(self.engine) as conn, conn.begin():
+                for bad in kept_rejects:
+                    record_rejects(conn, self.ingest_id, bad)
+                self._finish(
+                    conn,
+                    ingest_log.FAILED,
+                    error=f"strict load: {self.rejected} rows rejected, nothing loaded",
+                )
+
+    def _take(self, chunk: ParsedChunk) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Count a chunk in and split off rows the database cannot hold."""
+        valid, rejects = chunk.valid, chunk.rejects
+        unstorable = dataset.unstorable_store_id(pl.col("store_id"))
+        if valid.select(unstorable.is_not_null().any()).item():
+            flagged = valid.with_columns(reason=unstorable)
+            extra = flagged.filter(pl.col("reason").is_not_null()).select(
+                pl.col("line").cast(pl.Int64), "reason", pl.col("store_id").alias("raw")
+            )
+            valid = flagged.filter(pl.col("reason").is_null()).drop("reason")
+            rejects = pl.concat([rejects.select("line", "reason", "raw"), extra]).sort("line")
+        self.lines += chunk.lines
+        self.loaded += valid.height
+        self.rejected += rejects.height
+        room = FIRST_REJECTS - len(self.first_rejects)
+        if room > 0 and rejects.height:
+            self.first_rejects.extend(
+                (int(line), str(reason))
+                for line, reason in rejects.select("line", "reason").head(room).iter_rows()
+            )
+        return valid, rejects
+
+    def _store_keys(self, conn: Connection) -> dataset.StoreKeys:
+        if self.keys is None:
+            self.keys = dataset.StoreKeys.load(conn)
+        return self.keys
+
+    def _write_polls(self, conn: Connection, valid: pl.DataFrame) -> int:
+        if valid.is_empty():
+            return 0
+        polls = dataset.last_poll_per_key(self._store_keys(conn).attach(conn, valid))
+        return dataset.write_polls(conn, polls)
+
+    def _write_whole_feed(self, conn: Connection, valid: pl.DataFrame) -> int:
+        rows = self._store_keys(conn).attach(conn, valid)
+        if self.feed is Feed.HOURS:
+            return dataset.replace_hours(conn, rows)
+        # A later row for the same store wins.
+        zones = rows.sort("line").unique(subset="store_id", keep="last", maintain_order=True)
+        return dataset.set_timezones(conn, zones)
+
+    def _finish(self, conn: Connection, status: str, error: str | None = None) -> None:
+        ingest_log.finish_ingest(
+            conn,
+            self.ingest_id,
+            status,
+            loaded=self.loaded if self.committed else 0,
+            rejected=self.rejected,
+            error=error,
+        )
+
+    def _report_progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.lines)

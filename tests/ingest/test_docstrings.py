@@ -1,0 +1,13 @@
+import doctest
+from types import ModuleType
+
+import pytest
+
+from storemon.ingest import feeds, parse, timestamps, validate
+
+
+@pytest.mark.parametrize("module", [feeds, parse, timestamps, validate], ids=lambda m: m.__name__)
+def test_docstring_examples_hold(module: ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
