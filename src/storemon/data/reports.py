@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Sequence
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from storemon.data.database import SQLITE_BEGIN
 from storemon.data.schema import DATASET_STATE_ID, dataset_state, report_files, reports
 
 
@@ -66,6 +69,26 @@ class ReportRecord:
         return (self.finished_at - self.started_at).total_seconds()
 
 
+def new_report_id() -> str:
+    """32 hex digits: the creation time in microseconds, then 72 random bits.
+    Ids sort by creation even where ``created_at`` keeps only whole seconds
+    (MySQL's DATETIME)."""
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+
+
+@contextmanager
+def read_then_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads, then writes on what it read. On SQLite it
+    takes the write lock at BEGIN: a deferred transaction that has read
+    cannot upgrade once another writer committed (it fails at once, without
+    waiting). Elsewhere it is a plain transaction."""
+    with (
+        engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as connection,
+        connection.begin(),
+    ):
+        yield connection
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -100,7 +123,7 @@ def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
     return ReportRecord(
         id=row.id,
         status=ReportStatus(row.status),
-        params=ReportParams(row.as_of_us, row.interpolation, tuple(ids) if ids is not None else None),
+        params=ReportParams(row.as_of_us, row.interpolation, None if ids is None else tuple(ids)),
         created_at=_aware(row.created_at) or _utcnow(),
         started_at=_aware(row.started_at),
         finished_at=_aware(row.finished_at),
@@ -113,49 +136,66 @@ def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
     )
 
 
-def create(connection: Connection, params: ReportParams) -> ReportRecord:
-    """A new Pending report."""
-    report_id = uuid.uuid4().hex
+def create(connection: Connection, params: ReportParams, data_version: int) -> ReportRecord:
+    """A new Pending report, asked for while the data is at ``data_version``."""
+    record = ReportRecord(
+        id=new_report_id(),
+        status=ReportStatus.pending,
+        params=params,
+        created_at=_utcnow(),
+        started_at=None,
+        finished_at=None,
+        error=None,
+        row_count=None,
+        now_us=None,
+        data_version=data_version,
+        attempts=0,
+        csv_bytes=None,
+    )
     connection.execute(
         reports.insert().values(
-            id=report_id,
-            status=ReportStatus.pending.value,
+            id=record.id,
+            status=record.status.value,
             as_of_us=params.as_of_us,
             interpolation=params.interpolation,
             store_ids=json.dumps(list(params.store_ids)) if params.store_ids is not None else None,
             params_key=params.key(),
-            created_at=_utcnow(),
+            created_at=record.created_at,
+            data_version=data_version,
             attempts=0,
         )
     )
-    record = get(connection, report_id)
-    assert record is not None
     return record
 
 
+# Built once: the status poll is the hottest query of the API.
+_GET = sa.select(*_COLUMNS).where(reports.c.id == sa.bindparam("report_id"))
+_READ_CSV = sa.select(report_files.c.csv).where(
+    report_files.c.report_id == sa.bindparam("report_id")
+)
+
+
 def get(connection: Connection, report_id: str) -> ReportRecord | None:
-    row = connection.execute(sa.select(*_COLUMNS).where(reports.c.id == report_id)).first()
+    row = connection.execute(_GET, {"report_id": report_id}).first()
     return _record(row) if row is not None else None
 
 
 def find_same(
     connection: Connection, params: ReportParams, data_version: int
 ) -> ReportRecord | None:
-    """A report with these parameters that is queued, running, or complete
-    on exactly this data version: triggering again would compute the same."""
+    """A report with these parameters that is queued, running or complete
+    on exactly this data version: triggering again would compute the same.
+
+    ``data_version`` of an unfinished report is the version it was asked for
+    on; the job sets it to the version of the snapshot it read (never older),
+    so a report that ran on newer data matches requests on that data.
+    """
     query = (
         sa.select(*_COLUMNS)
         .where(reports.c.params_key == params.key())
-        .where(
-            sa.or_(
-                reports.c.status.in_([s.value for s in UNFINISHED]),
-                sa.and_(
-                    reports.c.status == ReportStatus.complete.value,
-                    reports.c.data_version == data_version,
-                ),
-            )
-        )
-        .order_by(reports.c.created_at.desc())
+        .where(reports.c.data_version == data_version)
+        .where(reports.c.status.in_([s.value for s in (*UNFINISHED, ReportStatus.complete)]))
+        .order_by(reports.c.created_at.desc(), reports.c.id.desc())
         .limit(1)
     )
     row = connection.execute(query).first()
@@ -175,7 +215,7 @@ def list_reports(
         query = query.where(reports.c.status == status.value)
         count = count.where(reports.c.status == status.value)
     rows = connection.execute(
-        query.order_by(reports.c.created_at.desc(), reports.c.id).limit(limit).offset(offset)
+        query.order_by(reports.c.created_at.desc(), reports.c.id.desc()).limit(limit).offset(offset)
     ).all()
     return [_record(row) for row in rows], int(connection.execute(count).scalar_one())
 
@@ -188,7 +228,8 @@ def count_unfinished(connection: Connection) -> int:
 
 def unfinished(connection: Connection) -> list[ReportRecord]:
     query = sa.select(*_COLUMNS).where(reports.c.status.in_([s.value for s in UNFINISHED]))
-    return [_record(row) for row in connection.execute(query.order_by(reports.c.created_at))]
+    query = query.order_by(reports.c.created_at, reports.c.id)
+    return [_record(row) for row in connection.execute(query)]
 
 
 def claim(connection: Connection, report_id: str) -> bool:
@@ -257,17 +298,25 @@ def fail(connection: Connection, report_id: str, error: str) -> bool:
 
 
 def read_csv(connection: Connection, report_id: str) -> bytes | None:
-    query = sa.select(report_files.c.csv).where(report_files.c.report_id == report_id)
-    value = connection.execute(query).scalar()
+    """The CSV of a Complete report (None for any other)."""
+    value = connection.execute(_READ_CSV, {"report_id": report_id}).scalar()
     return bytes(value) if value is not None else None
 
 
+#: Ids per ``IN (...)`` list: far below every backend's bound-parameter limit.
+_IN_BATCH = 500
+
+
 def delete(connection: Connection, report_ids: Sequence[str]) -> int:
-    if not report_ids:
-        return 0
-    connection.execute(report_files.delete().where(report_files.c.report_id.in_(report_ids)))
-    result = connection.execute(reports.delete().where(reports.c.id.in_(report_ids)))
-    return int(result.rowcount)
+    """Delete reports and their files; returns how many reports were deleted.
+    A job still running one finds it gone and stores nothing."""
+    deleted = 0
+    for start in range(0, len(report_ids), _IN_BATCH):
+        batch = report_ids[start : start + _IN_BATCH]
+        connection.execute(report_files.delete().where(report_files.c.report_id.in_(batch)))
+        result = connection.execute(reports.delete().where(reports.c.id.in_(batch)))
+        deleted += int(result.rowcount)
+    return deleted
 
 
 def finished_before(connection: Connection, age: timedelta) -> list[str]:
@@ -278,6 +327,11 @@ def finished_before(connection: Connection, age: timedelta) -> list[str]:
         .where(reports.c.finished_at < _utcnow() - age)
     )
     return list(connection.execute(query).scalars())
+
+
+def prune(connection: Connection, age: timedelta) -> int:
+    """Delete reports that finished more than ``age`` ago; returns how many."""
+    return delete(connection, finished_before(connection, age))
 
 
 def data_version(connection: Connection) -> int:

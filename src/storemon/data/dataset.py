@@ -1,0 +1,338 @@
+"""Writes to the dataset: stores, polls, business hours and the dataset state.
+
+Every function runs inside the caller's transaction and never commits. Frames
+come in as polars DataFrames; the bulk paths hand rows to each driver in the
+form it loads fastest (plain tuples to ``executemany``, CSV to PostgreSQL's
+``COPY``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from storemon.data.schema import DATASET_STATE_ID, business_hours, dataset_state, stores
+
+#: The longest store_id the ``stores`` table holds.
+MAX_STORE_ID_LENGTH = 255
+
+
+def unstorable_store_id(store_id: pl.Expr) -> pl.Expr:
+    """Why a store_id cannot be stored (null when it can): longer than the
+    column, or holding a NUL character, which PostgreSQL refuses in text."""
+    return (
+        pl.when(store_id.str.len_chars() > MAX_STORE_ID_LENGTH)
+        .then(pl.lit(f"store_id longer than {MAX_STORE_ID_LENGTH} characters"))
+        .when(store_id.str.contains("\x00", literal=True))
+        .then(pl.lit("store_id contains a NUL character"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+
+
+#: Ids per ``IN (...)`` list: far below every backend's bound-parameter limit.
+_IN_BATCH = 500
+
+
+def backend(conn: Connection) -> str:
+    name = conn.dialect.name
+    return "mysql" if name == "mariadb" else name
+
+
+def _placeholders(conn: Connection, count: int) -> str:
+    mark = "?" if backend(conn) == "sqlite" else "%s"
+    return ", ".join([mark] * count)
+
+
+def _batches(values: Sequence[Any], size: int = _IN_BATCH) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def copy_csv(conn: Connection, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
+    """PostgreSQL only: append ``frame`` to ``table`` with ``COPY ... FROM STDIN``."""
+    # Every string quoted, so an empty string stays a string, not NULL.
+    data = frame.select(columns).write_csv(include_header=False, quote_style="non_numeric")
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(data)
+    finally:
+        cursor.close()
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
+    """Append every row of ``frame`` to ``table`` (no conflict handling)."""
+    if frame.is_empty():
+        return
+    if backend(conn) == "postgresql":
+        copy_csv(conn, table, columns, frame)
+        return
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_placeholders(conn, len(columns))})"
+    conn.exec_driver_sql(sql, list(_tuples(frame, columns)))
+
+
+class StoreKeys:
+    """``store_id`` -> ``store_key`` (and the stored timezone) for one ingest:
+    read once, then grown as the ingest inserts new stores. Stores are never
+    deleted, so the map stays right across the ingest's transactions."""
+
+    def __init__(self, known: pl.DataFrame) -> None:
+        self.known = known
+
+    @classmethod
+    def load(cls, conn: Connection) -> StoreKeys:
+        rows = conn.execute(sa.select(stores.c.store_id, stores.c.store_key, stores.c.timezone))
+        return cls(_store_frame(rows.all()))
+
+    def attach(self, conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with a ``store_key`` column for its ``store_id`` column
+        (and ``known_timezone``), inserting stores not seen before."""
+        new_ids = (
+            frame.select(pl.col("store_id").unique())
+            .join(self.known, on="store_id", how="anti")
+            .get_column("store_id")
+            .to_list()
+        )
+        if new_ids:
+            self.known = pl.concat([self.known, _insert_stores(conn, new_ids)])
+        return frame.join(
+            self.known.rename({"timezone": "known_timezone"}), on="store_id", how="left"
+        )
+
+
+def _store_frame(rows: Sequence[Any]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={"store_id": pl.Utf8, "store_key": pl.Int64, "timezone": pl.Utf8},
+        orient="row",
+    )
+
+
+def _insert_stores(conn: Connection, store_ids: list[str]) -> pl.DataFrame:
+    """Insert the stores not stored yet and return the rows of all of them.
+    Another ingest may add the same ids meanwhile: conflicts are skipped."""
+    query = sa.select(stores.c.store_id, stores.c.store_key, stores.c.timezone)
+    kind = backend(conn)
+    if kind == "postgresql":
+        # One statement each way, the ids passed as one array parameter.
+        conn.exec_driver_sql(
+            "INSERT INTO stores (store_id) SELECT unnest(%s::text[]) "
+            "ON CONFLICT (store_id) DO NOTHING",
+            (store_ids,),
+        )
+        ids = sa.bindparam("ids", store_ids, type_=postgresql.ARRAY(sa.String))
+        return _store_frame(conn.execute(query.where(stores.c.store_id == sa.any_(ids))).all())
+    statement: Any
+    if kind == "sqlite":
+        statement = sqlite.insert(stores).on_conflict_do_nothing(index_elements=["store_id"])
+    else:
+        insert = mysql.insert(stores)
+        statement = insert.on_duplicate_key_update(store_id=insert.inserted.store_id)
+    conn.execute(statement, [{"store_id": store_id} for store_id in store_ids])
+    rows: list[Any] = []
+    for batch in _batches(store_ids):
+        rows.extend(conn.execute(query.where(stores.c.store_id.in_(batch))).all())
+    return _store_frame(rows)
+
+
+def last_poll_per_key(polls: pl.DataFrame) -> pl.DataFrame:
+    """One row per (store_key, ts_us), the one with the highest ``line``
+    (a later row replaces an earlier one), sorted by key."""
+    ordered = polls.sort(["store_key", "ts_us", "line"])
+    key_ends = (pl.col("store_key") != pl.col("store_key").shift(-1)) | (
+        pl.col("ts_us") != pl.col("ts_us").shift(-1)
+    )
+    return ordered.filter(key_ends.fill_null(True))
+
+
+def _tuples(frame: pl.DataFrame, columns: Sequence[str]) -> Iterable[tuple[Any, ...]]:
+    """Rows as plain tuples, the form DB-API ``executemany`` binds fastest
+    (faster to build than ``DataFrame.rows()``)."""
+    return zip(*(frame.get_column(name).to_list() for name in columns), strict=True)
+
+
+def write_polls(conn: Connection, polls: pl.DataFrame) -> int:
+    """Upsert polls (``store_key``, ``ts_us``, ``active``; at most one row per
+    key, see :func:`last_poll_per_key`) and raise ``newest_poll_us`` to the
+    newest of them. Returns the number of rows inserted or changed: an
+    identical row is left alone, so reloading a file writes nothing and
+    counts 0."""
+    if polls.is_empty():
+        return 0
+    # Locking the state row serializes poll writers: the newest poll read
+    # here stays the newest until this transaction ends.
+    newest = conn.execute(
+        sa.select(dataset_state.c.newest_poll_us)
+        .where(dataset_state.c.id == DATASET_STATE_ID)
+        .with_for_update()
+    ).scalar_one()
+    kind = backend(conn)
+    if kind == "sqlite":
+        changed = _upsert_polls_sqlite(conn, polls)
+    elif kind == "postgresql":
+        changed = _write_polls_postgresql(conn, polls, newest)
+    else:
+        changed = _upsert_polls_mysql(conn, polls)
+    written_newest = polls.get_column("ts_us").max()
+    assert isinstance(written_newest, int)
+    if newest is None or written_newest > newest:
+        conn.execute(
+            sa.update(dataset_state)
+            .where(dataset_state.c.id == DATASET_STATE_ID)
+            .values(newest_poll_us=written_newest)
+        )
+    return changed
+
+
+_POLL_COLUMNS = ("store_key", "ts_us", "active")
+
+
+def _upsert_polls_sqlite(conn: Connection, polls: pl.DataFrame) -> int:
+    # Straight to the driver: at millions of rows SQLAlchemy's executemany
+    # bookkeeping shows. Rows go in key order, so the B-tree fills pages in
+    # sequence. (A plain INSERT measured no faster than this upsert.)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            "INSERT INTO polls (store_key, ts_us, active) VALUES (?, ?, ?) "
+            "ON CONFLICT (store_key, ts_us) DO UPDATE SET active = excluded.active "
+            "WHERE polls.active IS NOT excluded.active",
+            _tuples(polls, _POLL_COLUMNS),
+        )
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def _write_polls_postgresql(conn: Connection, polls: pl.DataFrame, newest: int | None) -> int:
+    # A poll newer than every stored poll cannot collide with one: those go
+    # straight in with COPY, several times faster than INSERT ... ON CONFLICT
+    # (a first load, hourly new polls). The rest is staged and upserted.
+    is_fresh = pl.lit(True) if newest is None else pl.col("ts_us") > newest
+    fresh, known = polls.filter(is_fresh), polls.filter(~is_fresh)
+    changed = fresh.height
+    if changed:
+        copy_csv(conn, "polls", _POLL_COLUMNS, fresh)
+    if known.height:
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS storemon_poll_stage "
+            "(store_key BIGINT NOT NULL, ts_us BIGINT NOT NULL, active BOOLEAN NOT NULL)"
+        )
+        conn.exec_driver_sql("TRUNCATE storemon_poll_stage")
+        copy_csv(conn, "storemon_poll_stage", _POLL_COLUMNS, known)
+        # ON CONFLICT cannot touch one key twice in a statement: the caller
+        # has kept one row per key.
+        result = conn.exec_driver_sql(
+            "INSERT INTO polls (store_key, ts_us, active) "
+            "SELECT store_key, ts_us, active FROM storemon_poll_stage "
+            "ON CONFLICT (store_key, ts_us) DO UPDATE SET active = excluded.active "
+            "WHERE polls.active IS DISTINCT FROM excluded.active"
+        )
+        changed += result.rowcount
+    return changed
+
+
+def _upsert_polls_mysql(conn: Connection, polls: pl.DataFrame) -> int:
+    # MySQL counts 1 per inserted row, 2 per changed row and 0 per unchanged
+    # one (the engine is made without CLIENT_FOUND_ROWS).
+    result = conn.exec_driver_sql(
+        "INSERT INTO polls (store_key, ts_us, active) VALUES (%s, %s, %s) "
+        "ON DUPLICATE KEY UPDATE active = VALUES(active)",
+        list(_tuples(polls, _POLL_COLUMNS)),
+    )
+    return int(result.rowcount)
+
+
+def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
+    """Give every store in ``hours`` (``store_key``, ``day``, ``start_s``,
+    ``end_s``) exactly these rows as its weekly schedule; other stores keep
+    theirs. Stores whose schedule is already the same are not touched.
+    Returns the number of stores whose schedule changed."""
+    if hours.is_empty():
+        return 0
+    columns = ["store_key", "day", "start_s", "end_s"]
+    new = hours.select(columns).cast(dict.fromkeys(columns, pl.Int64))
+    mentioned = new.get_column("store_key").unique().to_list()
+    old_rows: list[Any] = []
+    for batch in _batches(mentioned):
+        query = sa.select(*(business_hours.c[name] for name in columns)).where(
+            business_hours.c.store_key.in_(batch)
+        )
+        old_rows.extend(conn.execute(query).all())
+    old = pl.DataFrame(old_rows, schema=dict.fromkeys(columns, pl.Int64), orient="row")
+
+    changed = (
+        _schedules(new)
+        .join(_schedules(old), on="store_key", how="left", suffix="_old")
+        .filter(pl.col("schedule_old").is_null() | (pl.col("schedule") != pl.col("schedule_old")))
+        .get_column("store_key")
+        .to_list()
+    )
+    for batch in _batches(changed):
+        conn.execute(sa.delete(business_hours).where(business_hours.c.store_key.in_(batch)))
+    insert_rows(
+        conn,
+        "business_hours",
+        columns,
+        new.join(
+            pl.DataFrame({"store_key": changed}, schema={"store_key": pl.Int64}), on="store_key"
+        ),
+    )
+    return len(changed)
+
+
+def _schedules(hours: pl.DataFrame) -> pl.DataFrame:
+    """One row per store: its rows as one canonical string (a multiset of
+    (day, start, end), so row order and chunking do not matter)."""
+    return (
+        hours.with_columns(
+            row=pl.format("{}/{}/{}", "day", "start_s", "end_s"),
+        )
+        .group_by("store_key")
+        .agg(schedule=pl.col("row").sort().str.join(","))
+    )
+
+
+def set_timezones(conn: Connection, zones: pl.DataFrame) -> int:
+    """Set ``timezone`` of each store in ``zones`` (``store_key``,
+    ``timezone``, ``known_timezone`` from :meth:`StoreKeys.attach`; one row per
+    store). Returns the number of stores whose timezone changed."""
+    changed = zones.filter(
+        pl.col("known_timezone").is_null() | (pl.col("known_timezone") != pl.col("timezone"))
+    )
+    if changed.is_empty():
+        return 0
+    keys = changed.get_column("store_key").to_list()
+    names = changed.get_column("timezone").to_list()
+    if backend(conn) == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE stores SET timezone = new.timezone "
+            "FROM unnest(%s::bigint[], %s::text[]) AS new (store_key, timezone) "
+            "WHERE stores.store_key = new.store_key",
+            (keys, names),
+        )
+    else:
+        statement = (
+            sa.update(stores)
+            .where(stores.c.store_key == sa.bindparam("key"))
+            .values(timezone=sa.bindparam("zone"))
+        )
+        conn.execute(
+            statement,
+            [{"key": key, "zone": zone} for key, zone in zip(keys, names, strict=True)],
+        )
+    return changed.height
+
+
+def bump_version(conn: Connection) -> None:
+    """Record that this transaction changed the data."""
+    conn.execute(
+        sa.update(dataset_state)
+        .where(dataset_state.c.id == DATASET_STATE_ID)
+        .values(version=dataset_state.c.version + 1)
+    )

@@ -1,0 +1,68 @@
+"""Schema migrations, run from code: no alembic.ini is needed where the user
+runs the program. Alembic is imported only when a migration has to run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from storemon.data.database import DatabaseError, first_line, make_engine, redact, resolve_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection, Engine
+
+#: The newest revision in ``migrations/versions``; a test keeps them in step.
+HEAD_REVISION = "0001"
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config() -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(target: str | Engine | None = None) -> None:
+    """Upgrade the database (a URL, resolved as usual, or an engine) to the
+    newest schema. Running it on an up-to-date database does nothing."""
+    from sqlalchemy import exc
+    from sqlalchemy.engine import Engine
+
+    engine = target if isinstance(target, Engine) else make_engine(target)
+    try:
+        with engine.connect() as connection:
+            upgrade(connection)
+            connection.commit()
+    except exc.DBAPIError as error:
+        raise DatabaseError(
+            f"cannot migrate database {redact(str(engine.url))}: {first_line(error.orig)}"
+        ) from None
+    finally:
+        if engine is not target:
+            engine.dispose()
+
+
+def upgrade(connection: Connection, revision: str = "head", *, downgrade: bool = False) -> None:
+    """Move the schema on ``connection`` to ``revision`` (up, or down with
+    ``downgrade=True``); the caller commits."""
+    from alembic import command
+
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    if downgrade:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
+
+
+def schema_is_current(url: str | None = None) -> bool:
+    """True when the database is at :data:`HEAD_REVISION`. Cheap: one query
+    through the report's light read path, no SQLAlchemy or Alembic import.
+    A database that does not exist yet is not current."""
+    from storemon.data.snapshot import read_revision
+
+    return read_revision(resolve_url(url)) == HEAD_REVISION

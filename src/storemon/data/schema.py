@@ -1,0 +1,154 @@
+"""The database schema (SQLAlchemy Core), the source the migrations must match.
+
+Bulk tables hold integers only: instants are epoch microseconds (UTC), business
+hours are seconds after local midnight, and stores are referred to by an
+integer ``store_key``. Reading them back is then a plain columnar copy.
+
+``polls`` and ``business_hours`` carry no foreign key to ``stores`` on purpose:
+a key check per row would slow bulk loads noticeably, stores are never deleted,
+and the ingest service only writes keys it has just read from or inserted into
+``stores``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+from storemon.data.types import StoreId
+
+metadata = sa.MetaData()
+
+# Every table in utf8mb4 on MySQL, whatever the database's default charset
+# (MariaDB's built-in default is latin1): ids, reasons and raw rows are text.
+UTF8: dict[str, Any] = {"mysql_charset": "utf8mb4"}
+
+# SQLite hands out autoincrement keys only for a column declared exactly
+# INTEGER PRIMARY KEY (the rowid alias); elsewhere the key is a BIGINT.
+BigKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+stores = sa.Table(
+    "stores",
+    metadata,
+    sa.Column("store_key", BigKey, primary_key=True, autoincrement=True),
+    sa.Column("store_id", StoreId(255), nullable=False, unique=True),
+    sa.Column("timezone", sa.String(64), nullable=True),
+    **UTF8,
+)
+
+polls = sa.Table(
+    "polls",
+    metadata,
+    sa.Column("store_key", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ts_us", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    # Without a rowid the table is its primary-key B-tree: a scan returns rows
+    # in (store_key, ts_us) order and each row is stored once.
+    sqlite_with_rowid=False,
+    **UTF8,
+)
+
+business_hours = sa.Table(
+    "business_hours",
+    metadata,
+    sa.Column("store_key", sa.BigInteger, nullable=False),
+    sa.Column("day", sa.SmallInteger, nullable=False),
+    sa.Column("start_s", sa.Integer, nullable=False),
+    # 86400 stands for an end time of 24:00.
+    sa.Column("end_s", sa.Integer, nullable=False),
+    sa.Index("ix_business_hours_store_key", "store_key"),
+    **UTF8,
+)
+
+ingests = sa.Table(
+    "ingests",
+    metadata,
+    sa.Column("id", BigKey, primary_key=True, autoincrement=True),
+    sa.Column("feed", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(1024), nullable=False),
+    sa.Column("strict", sa.Boolean, nullable=False),
+    # running -> complete | failed; a crashed ingest stays running.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("rows_loaded", sa.BigInteger, nullable=False),
+    sa.Column("rows_rejected", sa.BigInteger, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    **UTF8,
+)
+
+rejects = sa.Table(
+    "rejects",
+    metadata,
+    sa.Column(
+        "ingest_id",
+        sa.BigInteger,
+        sa.ForeignKey("ingests.id", name="fk_rejects_ingest_id"),
+        nullable=False,
+    ),
+    sa.Column("line", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Index("ix_rejects_ingest_id_line", "ingest_id", "line"),
+    **UTF8,
+)
+
+# One row (id = 1). `version` grows in every transaction that changes stores,
+# polls or business hours; `newest_poll_us` is max(polls.ts_us), kept by the
+# ingest so the report never scans for it.
+dataset_state = sa.Table(
+    "dataset_state",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("newest_poll_us", sa.BigInteger, nullable=True),
+    **UTF8,
+)
+
+DATASET_STATE_ID = 1
+
+# Report jobs (storemon.data.reports): parameters, state, and the finished CSV.
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("as_of_us", sa.BigInteger, nullable=True),
+    sa.Column("interpolation", sa.String(16), nullable=False),
+    # JSON list of store ids, or NULL for every store.
+    sa.Column("store_ids", sa.Text, nullable=True),
+    # sha256 of the parameters: equal requests find each other by index.
+    sa.Column("params_key", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("row_count", sa.BigInteger, nullable=True),
+    sa.Column("now_us", sa.BigInteger, nullable=True),
+    sa.Column("data_version", sa.BigInteger, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("csv_bytes", sa.BigInteger, nullable=True),
+    sa.Index("ix_reports_params_key", "params_key"),
+    sa.Index("ix_reports_status", "status"),
+    sa.Index("ix_reports_created_at", "created_at"),
+    **UTF8,
+)
+
+# MySQL's plain BLOB stops at 64 KiB; a report CSV is megabytes.
+ReportBytes = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+report_files = sa.Table(
+    "report_files",
+    metadata,
+    sa.Column(
+        "report_id",
+        sa.String(32),
+        sa.ForeignKey("reports.id", name="fk_report_files_report_id"),
+        primary_key=True,
+    ),
+    sa.Column("csv", ReportBytes, nullable=False),
+    **UTF8,
+)

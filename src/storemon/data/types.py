@@ -1,0 +1,34 @@
+"""Column types that need a word per database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+
+
+class StoreId(sa.String):
+    """``store_id``: an opaque string, compared byte for byte.
+
+    MySQL's default collations fold case and ignore trailing spaces, which
+    would merge ids that differ; MariaDB's and MySQL's binary collations are
+    still PAD SPACE, hence their NO PAD binary collations (named differently
+    on each server). Elsewhere a plain VARCHAR.
+    """
+
+    cache_ok = True
+
+    def __init__(self, length: int = 255) -> None:
+        super().__init__(length)
+
+
+@compiles(StoreId, "mysql")
+@compiles(StoreId, "mariadb")
+def _store_id_on_mysql(element: StoreId, compiler: Any, **_: Any) -> str:
+    collation = (
+        "utf8mb4_nopad_bin"
+        if getattr(compiler.dialect, "is_mariadb", False)
+        else "utf8mb4_0900_bin"
+    )
+    return f"VARCHAR({element.length}) CHARACTER SET utf8mb4 COLLATE {collation}"

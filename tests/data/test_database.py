@@ -1,0 +1,87 @@
+"""Finding and opening the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from storemon.data.database import DatabaseError, make_engine, redact, resolve_url
+
+
+def test_an_explicit_url_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREMON_DATABASE_URL", "sqlite:///from-env.db")
+
+    assert resolve_url("sqlite:///explicit.db") == "sqlite:///explicit.db"
+    assert resolve_url(None) == "sqlite:///from-env.db"
+
+
+def test_without_a_url_the_default_is_a_sqlite_file_in_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("STOREMON_DATABASE_URL", raising=False)
+
+    assert resolve_url(None) == "sqlite:///storemon.db"
+
+
+@pytest.mark.parametrize(
+    ("given", "resolved"),
+    [
+        ("postgresql://u:p@h:5/db", "postgresql+psycopg://u:p@h:5/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("mysql://root@h/db", "mysql+pymysql://root@h/db"),
+        ("mariadb://root@h/db", "mysql+pymysql://root@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+    ],
+)
+def test_bare_server_urls_get_the_drivers_the_project_ships(given: str, resolved: str) -> None:
+    assert resolve_url(given) == resolved
+
+
+def test_a_password_never_shows_in_messages() -> None:
+    assert redact("postgresql+psycopg://me:secret@h/db") == "postgresql+psycopg://me:***@h/db"
+
+
+@pytest.mark.parametrize("url", ["not a url", "oracle://u@h/db", "sqlite+nodriver:///x.db"])
+def test_a_bad_url_is_one_clear_error(url: str) -> None:
+    with pytest.raises(DatabaseError) as caught:
+        make_engine(url)
+
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.postgresql
+def test_an_unreachable_server_is_one_clear_error() -> None:
+    with pytest.raises(
+        DatabaseError, match=r"^cannot open database postgresql\+psycopg://u:\*\*\*@"
+    ):
+        make_engine("postgresql://u:pw@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+@pytest.mark.sqlite
+def test_sqlite_connections_use_wal_and_enforce_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.sqlite
+def test_sqlite_transactions_are_real_transactions(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with engine.connect() as conn:
+            conn.begin()
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            conn.rollback()
+            assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        engine.dispose()
