@@ -24,6 +24,10 @@ from storemon.engine.model import (
 )
 from storemon.engine.status import ActiveTime
 
+#: Polls per shard of work: small enough for the temporaries to stay in
+#: cache and be reused, large enough that numpy calls dominate.
+_SHARD_POLLS = 1 << 17
+
 HOUR_US = 3_600 * MICROS_PER_SECOND
 DAY_US = 24 * HOUR_US
 WEEK_US = 7 * DAY_US
@@ -66,19 +70,14 @@ def compute_report(
         wanted = np.isin(stores.store_id, np.asarray(list(store_ids), dtype=object))
         polls = _select(polls, np.isin(polls.store_key, stores.key[wanted]))
 
-    store_position, known = _lookup(stores.key, polls.store_key)
-    if not known.all():
-        raise ValueError("polls refer to a store key missing from the stores table")
-    reported = np.unique(store_position)  # store positions, one report row each
+    reported, poll_row = _report_rows(stores.key, polls.store_key)
     n = len(reported)
-    poll_row = np.searchsorted(reported, store_position)
     order = _time_order(poll_row, polls.ts_us)
     poll_row, ts_us, active = poll_row[order], polls.ts_us[order], polls.active[order]
 
     week_start_us = now_us - WEEK_US
     span_start_tick = week_start_us * TICKS_PER_MICROSECOND
     span_end_tick = now_us * TICKS_PER_MICROSECOND
-    active_time = ActiveTime(poll_row, ts_us, active, interpolation, span_start_tick, span_end_tick)
 
     zones = stores.timezone[reported]
     # None (no timezone row) is falsy, a zone name never is.
@@ -106,20 +105,36 @@ def compute_report(
         now_us,
     )
 
-    open_start_tick = open_start * TICKS_PER_MICROSECOND
-    open_end_tick = open_end * TICKS_PER_MICROSECOND
-    totals = {}
-    for name, length_us in (("hour", HOUR_US), ("day", DAY_US), ("week", WEEK_US)):
-        window_start = span_end_tick - length_us * TICKS_PER_MICROSECOND
-        start = np.maximum(open_start_tick, window_start)
-        end = np.maximum(open_end_tick, start)
-        business = _sum_per_store(open_store, end - start, n)
-        uptime = _sum_per_store(
-            open_store,
-            active_time.measure(open_store, end) - active_time.measure(open_store, start),
-            n,
+    windows = (("hour", HOUR_US), ("day", DAY_US), ("week", WEEK_US))
+    business = {name: np.zeros(n, dtype=np.int64) for name, _ in windows}
+    uptime = {name: np.zeros(n, dtype=np.int64) for name, _ in windows}
+    # Stores are independent: work through them in shards of about
+    # _SHARD_POLLS polls, so the temporaries stay small and are reused.
+    for rows, polls_in, opens_in in _shards(poll_row, open_store, n):
+        first_row = rows.start
+        shard_rows = rows.stop - rows.start
+        active_time = ActiveTime(
+            poll_row[polls_in] - first_row,
+            ts_us[polls_in],
+            active[polls_in],
+            interpolation,
+            span_start_tick,
+            span_end_tick,
         )
-        totals[name] = WindowTotals(business, uptime)
+        store = open_store[opens_in] - first_row
+        open_start_tick = open_start[opens_in] * TICKS_PER_MICROSECOND
+        open_end_tick = open_end[opens_in] * TICKS_PER_MICROSECOND
+        for name, length_us in windows:
+            window_start = span_end_tick - length_us * TICKS_PER_MICROSECOND
+            start = np.maximum(open_start_tick, window_start)
+            end = np.maximum(open_end_tick, start)
+            business[name][rows] = _sum_per_store(store, end - start, shard_rows)
+            uptime[name][rows] = _sum_per_store(
+                store,
+                active_time.measure(store, end) - active_time.measure(store, start),
+                shard_rows,
+            )
+    totals = {name: WindowTotals(business[name], uptime[name]) for name, _ in windows}
 
     store_id = stores.store_id[reported]
     by_id = np.argsort(store_id.astype(str), kind="stable")
@@ -166,6 +181,44 @@ def _polls_up_to(polls: Polls, now_us: int) -> Polls:
 
 def _select(polls: Polls, mask: npt.NDArray[np.bool_]) -> Polls:
     return Polls(polls.store_key[mask], polls.ts_us[mask], polls.active[mask])
+
+
+def _shards(
+    poll_row: IntArray, open_store: IntArray, n_rows: int
+) -> list[tuple[slice, slice, slice]]:
+    """Contiguous report rows with their polls and open intervals (both are
+    sorted by row), cut at store boundaries every ~_SHARD_POLLS polls."""
+    cuts = poll_row[:: _SHARD_POLLS][1:]
+    row_bounds = np.unique(np.concatenate([[0], cuts, [n_rows]]))
+    poll_bounds = np.searchsorted(poll_row, row_bounds)
+    open_bounds = np.searchsorted(open_store, row_bounds)
+    return [
+        (
+            slice(int(row_bounds[i]), int(row_bounds[i + 1])),
+            slice(int(poll_bounds[i]), int(poll_bounds[i + 1])),
+            slice(int(open_bounds[i]), int(open_bounds[i + 1])),
+        )
+        for i in range(len(row_bounds) - 1)
+    ]
+
+
+def _report_rows(store_keys: IntArray, poll_keys: IntArray) -> tuple[IntArray, IntArray]:
+    """The store positions that get a report row (ascending), and the row of
+    each poll. Polls usually arrive grouped by store key (the database's key
+    order); then only one lookup per store is needed."""
+    n = len(poll_keys)
+    if n and np.all(poll_keys[1:] >= poll_keys[:-1]):
+        run_start = np.flatnonzero(np.r_[True, poll_keys[1:] != poll_keys[:-1]])
+        reported, known = _lookup(store_keys, poll_keys[run_start])
+        run_length = np.diff(np.r_[run_start, n])
+        poll_row = np.repeat(np.arange(len(run_start), dtype=np.int64), run_length)
+    else:
+        position, known = _lookup(store_keys, poll_keys)
+        reported = np.unique(position)
+        poll_row = np.searchsorted(reported, position)
+    if not known.all():
+        raise ValueError("polls refer to a store key missing from the stores table")
+    return reported, poll_row
 
 
 def _lookup(sorted_keys: IntArray, keys: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:
