@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         32, ge=1, description="Reports queued or running at once; more triggers get 503."
     )
     celery_broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker.")
+    celery_key_prefix: str = Field(
+        "", description="Prefix for every Redis key of the Celery broker (to share one Redis)."
+    )
     job_attempts: int = Field(
         3, ge=1, description="Starts a report gets (across restarts) before it is marked Failed."
     )
@@ -39,7 +42,8 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = Field(
         None,
-        description="When set, every mutating endpoint needs the header `X-API-Key` with this value.",
+        description="When set, every mutating endpoint needs the header `X-API-Key` "
+        "with this value.",
     )
     max_upload_bytes: int = Field(
         2 * 1024**3, ge=1, description="Largest CSV accepted by the upload endpoints."

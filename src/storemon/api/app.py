@@ -12,14 +12,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from storemon import __version__
-from storemon.api.container import Container, build_runner
+from storemon.api.container import Container, build_runner, make_server_engine
 from storemon.api.errors import install_error_handlers
+from storemon.api.metrics import install_metrics
+from storemon.api.routes import ingest as ingest_routes
+from storemon.api.routes import ops as ops_routes
 from storemon.api.routes import reports as report_routes
-from storemon.data.database import make_engine, resolve_url
+from storemon.api.routes import stores as store_routes
+from storemon.data.database import resolve_url
 from storemon.data.migrate import migrate
 from storemon.jobs.report_job import recover
 from storemon.jobs.runner import ReportRunner
 from storemon.settings import Settings
+from storemon.web import router as web_router
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ def create_app(settings: Settings | None = None, runner: ReportRunner | None = N
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_url(settings.database_url)
-        engine = make_engine(url)
+        engine = make_server_engine(url)
         migrate(engine)
         job_runner = runner or build_runner(settings, url, engine)
         job_runner.start()
@@ -79,8 +84,14 @@ def create_app(settings: Settings | None = None, runner: ReportRunner | None = N
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
+    # Outermost (added last): it times everything, CORS included.
+    install_metrics(app)
     install_error_handlers(app)
     app.include_router(report_routes.router)
+    app.include_router(store_routes.router)
+    app.include_router(ingest_routes.router)
+    app.include_router(ops_routes.router)
+    app.include_router(web_router)
     return app
 
 

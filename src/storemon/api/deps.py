@@ -12,7 +12,9 @@ from storemon.api.container import Container
 from storemon.api.errors import ApiError
 
 
-def get_container(request: Request) -> Container:
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def``
+# dependency on a worker thread, a hop that costs more than the request.
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -26,7 +28,7 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def require_api_key(
+async def require_api_key(
     container: ContainerDep, key: Annotated[str | None, Depends(_api_key_header)]
 ) -> None:
     expected = container.settings.api_key

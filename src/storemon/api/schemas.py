@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from storemon.data.reports import ReportRecord
 
@@ -25,6 +25,9 @@ class TriggerRequest(BaseModel):
     """All fields optional: by default the report covers every store, as of the
     newest poll, with the `nearest` interpolation."""
 
+    # A misspelt field is an error, not a silently different report.
+    model_config = ConfigDict(extra="forbid")
+
     as_of: str | None = Field(
         None,
         description="Compute as of this UTC timestamp instead of the newest poll "
@@ -37,18 +40,20 @@ class TriggerRequest(BaseModel):
     )
     store_ids: list[str] | None = Field(
         None,
-        description="Only these stores (unknown ids are ignored).",
+        description="Only these stores (unknown ids are ignored, an empty list gives an "
+        "empty report); omit it for every store.",
         max_length=MAX_STORE_IDS,
     )
 
     @field_validator("store_ids")
     @classmethod
     def _ids_are_sane(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            for store_id in value:
-                if not store_id.strip() or len(store_id) > 255:
-                    raise ValueError("store ids must be 1 to 255 characters")
-        return value
+        if value is None:
+            return None
+        for store_id in value:
+            if not store_id.strip() or len(store_id) > 255 or "\x00" in store_id:
+                raise ValueError("store ids must be 1 to 255 characters, not blank")
+        return list(dict.fromkeys(value))  # repeats do not change the report
 
 
 class TriggerResponse(BaseModel):
@@ -73,7 +78,10 @@ class ReportInfo(BaseModel):
     error: str | None
     row_count: int | None
     now: str | None = Field(description="The `now` the windows end at (data watermark).")
-    data_version: int | None = Field(description="Dataset version the report was computed on.")
+    data_version: int | None = Field(
+        description="Dataset version the report was computed on (until it is complete: the "
+        "version it was asked for on)."
+    )
     attempts: int
     csv_bytes: int | None
 
@@ -84,7 +92,7 @@ class ReportInfo(BaseModel):
             status=record.status.value,
             interpolation=record.params.interpolation,
             as_of=format_us(record.params.as_of_us),
-            store_ids=list(record.params.store_ids) if record.params.store_ids else None,
+            store_ids=None if (ids := record.params.store_ids) is None else list(ids),
             created_at=record.created_at,
             started_at=record.started_at,
             finished_at=record.finished_at,
@@ -106,9 +114,10 @@ class ReportList(BaseModel):
 
 
 class StatusBody(BaseModel):
-    status: str
-    report_id: str
-    error: str | None = None
+    """`/get_report` before the CSV: exactly the published clients' shape."""
+
+    status: Literal["Running", "Failed"]
+    error: str | None = Field(None, description="Why the report failed (only when Failed).")
 
 
 class ErrorBody(BaseModel):

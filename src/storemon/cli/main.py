@@ -119,7 +119,9 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Where to write the CSV.")],
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Compute as of this UTC timestamp instead of the newest poll."),
+        typer.Option(
+            "--as-of", help="Compute as of this UTC timestamp instead of the newest poll."
+        ),
     ] = None,
     interpolation: Annotated[
         InterpolationChoice, typer.Option(help="How status is estimated between polls.")
@@ -183,7 +185,9 @@ def rejects(
 @app.command()
 def sample(
     out_dir: Annotated[Path, typer.Argument(help="Directory for the three CSV files.")],
-    scale: Annotated[int, typer.Option(min=1, help="Copies of every store (1: ~14.4k stores).")] = 1,
+    scale: Annotated[
+        int, typer.Option(min=1, help="Copies of every store (1: ~14.4k stores).")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 20230125,
 ) -> None:
     """Write a realistic sample data set: real hours and timezones, synthetic polls."""
@@ -247,10 +251,18 @@ def demo(
 
 def _settings(ctx: typer.Context, db: str | None, **overrides: Any) -> Settings:
     """Settings from the environment, with the command line's values on top."""
+    from pydantic import ValidationError
+
     from storemon.settings import Settings
 
     given: dict[str, Any] = {"database_url": db or (ctx.obj or {}).get("db"), **overrides}
-    return Settings(**{name: value for name, value in given.items() if value is not None})
+    try:
+        return Settings(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}" for problem in error.errors()
+        )
+        raise UserError(f"bad settings: {problems}") from None
 
 
 def _serve(

@@ -1,10 +1,13 @@
 """The distributed runner: report jobs as Celery tasks on a broker (Redis by
 default), run by ``storemon worker`` processes on any machine that reaches
-the same database and broker."""
+the same database and broker.
+
+A worker that dies mid-report leaves it Running; the job's claim (Pending ->
+Running) keeps a redelivered task from running it twice, and the server's
+periodic ``recover`` queues it again once it has been Running too long.
+"""
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from celery import Celery
 
@@ -13,36 +16,48 @@ from storemon.jobs.runner import ReportRunner
 TASK_NAME = "storemon.run_report"
 
 
-@lru_cache(maxsize=4)
-def celery_app(broker_url: str) -> Celery:
-    app = Celery("storemon", broker=broker_url)
+def celery_app(broker_url: str, key_prefix: str = "", database_url: str | None = None) -> Celery:
+    """The Celery app for the server (which sends) and ``storemon worker``
+    (which runs, on ``database_url``: the task carries only the report id, so
+    no database credentials travel through the broker). ``key_prefix`` puts
+    every Redis key under a prefix, so several deployments (or test runs) can
+    share one Redis."""
+    app = Celery("storemon", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,  # a worker that dies mid-report leaves the task queued
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
+        # One report is CPU work for a while; a worker takes one at a time.
+        worker_concurrency=1,
+        # The report row is the record; no events or result backend needed.
+        worker_send_task_events=False,
     )
+    if key_prefix:
+        app.conf.broker_transport_options = {"global_keyprefix": key_prefix}
 
     @app.task(name=TASK_NAME)
-    def run_report(database_url: str, report_id: str) -> str:
+    def run_report(report_id: str) -> str:
         from storemon.jobs.report_job import run_report_job
 
+        if database_url is None:
+            raise RuntimeError("this Celery app only sends tasks: start it with a database URL")
         return run_report_job(database_url, report_id)
 
     return app
 
 
 class CeleryRunner(ReportRunner):
-    def __init__(self, database_url: str, broker_url: str) -> None:
-        self._url = database_url
-        self._app = celery_app(broker_url)
+    def __init__(self, broker_url: str, key_prefix: str = "") -> None:
+        self._app = celery_app(broker_url, key_prefix)
 
     def start(self) -> None:
         pass  # the broker connection opens with the first submit
 
     def submit(self, report_id: str) -> None:
-        self._app.send_task(TASK_NAME, args=(self._url, report_id))
+        self._app.send_task(TASK_NAME, args=(report_id,))
 
     def shutdown(self) -> None:
+        self._app.pool.force_close_all()
         self._app.close()

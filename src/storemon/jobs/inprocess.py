@@ -4,6 +4,9 @@ Processes, not threads: the report is CPU work, and in its own process it
 never holds up the event loop answering ``/get_report`` polls. The pool is
 bounded (``report_workers``); how many reports may wait is bounded by the API
 (``queue_limit``, counted in the database).
+
+One server process per database: at start-up every unfinished report is taken
+as an orphan of the previous process (see ``report_job.recover``).
 """
 
 from __future__ import annotations
@@ -11,33 +14,65 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
 from storemon.data import reports
+from storemon.data.reports import ReportStatus
 from storemon.jobs.report_job import one_line, run_report_job
 from storemon.jobs.runner import ReportRunner
 
 log = logging.getLogger(__name__)
 
+#: ``job(database_url, report_id)``, run in a worker process; a module-level
+#: function, so the spawned process can import it.
+Job = Callable[[str, str], str]
+
 
 def _warm_up() -> None:
     # Pay for the heavy imports when the pool starts, not in the first report.
+    import storemon.reports.csv_output
     import storemon.reports.service  # noqa: F401
 
 
 class InProcessRunner(ReportRunner):
-    def __init__(self, database_url: str, engine: Engine, workers: int = 1) -> None:
+    """Runs each job in a pool of ``workers`` spawned processes.
+
+    A worker that dies (killed, out of memory, ``os._exit``) breaks the whole
+    pool: Python stops its other workers too and fails every job it held. The
+    pool is then replaced; each report it held goes back to the queue, or is
+    marked Failed once it has used up ``max_attempts`` starts, the same rule
+    as recovery at start-up.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        engine: Engine,
+        workers: int = 1,
+        max_attempts: int = 3,
+        job: Job = run_report_job,
+    ) -> None:
         self._url = database_url
         self._engine = engine
         self._workers = workers
+        self._max_attempts = max_attempts
+        self._job = job
         self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+        # Broken pools a report was caught in before its job could claim it:
+        # a pool that breaks before any job starts must not loop forever.
+        self._breaks: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def start(self) -> None:
         with self._lock:
+            self._closed = False
             if self._pool is None:
                 self._pool = self._new_pool()
 
@@ -47,38 +82,77 @@ class InProcessRunner(ReportRunner):
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_up,
         )
-        # Start the workers now so the first report does not wait for them.
+        # Start a worker now so the first report does not wait for it.
         pool.submit(_warm_up)
         return pool
 
     def submit(self, report_id: str) -> None:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the report runner is shut down")
             if self._pool is None:
                 self._pool = self._new_pool()
+            pool = self._pool
             try:
-                future = self._pool.submit(run_report_job, self._url, report_id)
+                future = pool.submit(self._job, self._url, report_id)
             except BrokenProcessPool:
-                self._pool = self._new_pool()
-                future = self._pool.submit(run_report_job, self._url, report_id)
-        future.add_done_callback(lambda done: self._finished(report_id, done))
+                pool = self._pool = self._new_pool()
+                future = pool.submit(self._job, self._url, report_id)
+        future.add_done_callback(partial(self._finished, report_id, pool))
 
-    def _finished(self, report_id: str, future: Future[str]) -> None:
+    def _finished(self, report_id: str, pool: ProcessPoolExecutor, future: Future[str]) -> None:
+        # Runs in the pool's management thread once the job is done.
+        if future.cancelled():
+            return  # shut down before it started: still Pending, recovered at the next start
         error = future.exception()
         if error is None:
+            self._breaks.pop(report_id, None)
             return
-        # The worker died (killed, out of memory) or the job could not even
-        # start: record it, so the report does not stay Running.
-        log.error("report %s: worker failed: %s", report_id, one_line(error))
-        with self._engine.begin() as connection:
-            reports.fail(connection, report_id, f"worker failed: {one_line(error)}")
-        if isinstance(error, BrokenProcessPool):
-            with self._lock:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=False, cancel_futures=False)
+        try:
+            if isinstance(error, BrokenProcessPool):
+                self._replace(pool)
+                self._orphaned(report_id)
+            else:
+                # The job raised before or after the report's own work (say,
+                # the database went away): the report must not stay Running.
+                log.error("report %s: job failed: %s", report_id, one_line(error))
+                with self._engine.begin() as connection:
+                    reports.fail(connection, report_id, f"report job failed: {one_line(error)}")
+        except Exception:
+            log.exception("report %s: could not record how its job ended", report_id)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken and not self._closed:
                 self._pool = self._new_pool()
 
-    def shutdown(self) -> None:
+    def _orphaned(self, report_id: str) -> None:
+        self._breaks[report_id] += 1
+        with reports.read_then_write(self._engine) as connection:
+            record = reports.get(connection, report_id)
+            if record is None or record.status not in reports.UNFINISHED:
+                return  # finished or deleted before the pool broke
+            started = record.status is ReportStatus.running
+            attempts, limit = record.attempts, self._max_attempts
+            if attempts >= limit or self._breaks[report_id] > limit:
+                what = "the worker process running it died" if started else "the worker pool broke"
+                reports.fail(connection, report_id, f"{what} ({attempts} of {limit} attempts)")
+                log.error("report %s failed: %s", report_id, what)
+                self._breaks.pop(report_id, None)
+                return
+            reports.requeue(connection, report_id)
+        log.warning("report %s: worker pool broke, queued again", report_id)
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            if self._closed:
+                return  # still Pending: recovered at the next start
+        self.submit(report_id)
+
+    def shutdown(self) -> None:
+        """Finish the reports the workers have taken (each worker holds at
+        most one more than it runs); the rest stay Pending in the database
+        and are picked up at the next start."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

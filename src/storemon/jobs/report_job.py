@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from storemon.data import reports
 from storemon.data.database import make_engine
+from storemon.engine.model import Interpolation
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -41,23 +42,28 @@ def run_report_job(database_url: str, report_id: str) -> str:
     Never raises for a failure of the report itself: that is recorded on the
     report. A report someone else already claimed is left alone.
     """
+    return run_report_job_with(_engine(database_url), database_url, report_id)
+
+
+def run_report_job_with(engine: Engine, database_url: str, report_id: str) -> str:
+    """:func:`run_report_job` writing through ``engine`` (on ``database_url``)."""
     from storemon.reports.csv_output import render_csv
     from storemon.reports.service import ReportRequest, build_report
 
-    engine = _engine(database_url)
     with engine.begin() as connection:
-        if not reports.claim(connection, report_id):
-            record = reports.get(connection, report_id)
-            return record.status.value if record else "Missing"
+        claimed = reports.claim(connection, report_id)
         record = reports.get(connection, report_id)
-    assert record is not None
+    if record is None:
+        return "Missing"
+    if not claimed:
+        return record.status.value
     started = time.perf_counter()
     try:
         params = record.params
-        built = build_report(
-            database_url,
-            ReportRequest(params.as_of_us, params.interpolation, params.store_ids),  # type: ignore[arg-type]
+        request = ReportRequest(
+            params.as_of_us, cast(Interpolation, params.interpolation), params.store_ids
         )
+        built = build_report(database_url, request)
         csv = render_csv(built.report)
     except Exception as error:  # recorded on the report, not lost
         log.exception("report %s failed", report_id)
@@ -68,8 +74,12 @@ def run_report_job(database_url: str, report_id: str) -> str:
         stored = reports.complete(
             connection, report_id, csv, len(built.report), built.now_us, built.state.version
         )
-    log.info("report %s: %d stores in %.2f s", report_id, len(built.report),
-             time.perf_counter() - started)
+    log.info(
+        "report %s: %d stores in %.2f s",
+        report_id,
+        len(built.report),
+        time.perf_counter() - started,
+    )
     return reports.ReportStatus.complete.value if stored else "Gone"
 
 
@@ -89,7 +99,7 @@ def recover(
     restarted may have lost an older one). Returns how many were queued.
     """
     now = datetime.now(UTC)
-    with engine.begin() as connection:
+    with reports.read_then_write(engine) as connection:
         leftover = reports.unfinished(connection)
         queued = []
         for record in leftover:
@@ -106,5 +116,8 @@ def recover(
                 reports.requeue(connection, record.id)
                 queued.append(record.id)
     for report_id in queued:  # queue only after the commit
-        submit(report_id)
+        try:
+            submit(report_id)
+        except Exception as error:  # a broker that is down: the report stays Pending
+            log.error("report %s: could not queue it again: %s", report_id, one_line(error))
     return len(queued)

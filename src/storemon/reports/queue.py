@@ -9,11 +9,17 @@ from sqlalchemy.engine import Engine
 
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord
+from storemon.jobs.report_job import one_line
 from storemon.jobs.runner import ReportRunner
 
 
 class QueueFullError(Exception):
     """Too many reports are queued or running; try again shortly."""
+
+
+class QueueUnavailableError(Exception):
+    """The job could not be queued (say, the broker is down); the report was
+    marked Failed."""
 
 
 @dataclass(frozen=True)
@@ -27,14 +33,25 @@ class Triggered:
 def trigger_report(
     engine: Engine, runner: ReportRunner, params: ReportParams, queue_limit: int
 ) -> Triggered:
-    with engine.begin() as connection:
-        same = reports.find_same(connection, params, reports.data_version(connection))
+    """The report for ``params`` on the data as it is now: an equal one that
+    is queued, running or complete on this data version, else a new one,
+    queued once its row is committed. Raises :class:`QueueFullError` when
+    ``queue_limit`` reports are already queued or running."""
+    with reports.read_then_write(engine) as connection:
+        version = reports.data_version(connection)
+        same = reports.find_same(connection, params, version)
         if same is not None:
             return Triggered(same, reused=True)
         if reports.count_unfinished(connection) >= queue_limit:
             raise QueueFullError(
                 f"{queue_limit} reports are already queued or running; try again shortly"
             )
-        record = reports.create(connection, params)
-    runner.submit(record.id)
+        record = reports.create(connection, params, version)
+    try:
+        runner.submit(record.id)
+    except Exception as error:
+        reason = f"could not queue the report: {one_line(error)}"
+        with engine.begin() as connection:
+            reports.fail(connection, record.id, reason)
+        raise QueueUnavailableError(reason) from error
     return Triggered(record, reused=False)

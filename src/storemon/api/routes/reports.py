@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from storemon.api.deps import ContainerDep, Mutating
@@ -21,12 +21,16 @@ from storemon.api.schemas import (
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
 from storemon.reports.formats import FORMATS, convert
-from storemon.reports.queue import QueueFullError, trigger_report
+from storemon.reports.queue import QueueFullError, QueueUnavailableError, trigger_report
 
 router = APIRouter(tags=["reports"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 ReportFormat = Literal["csv", "json", "parquet"]
+#: Seconds a client is asked to wait when the queue is full.
+RETRY_AFTER_S = 5
+#: Beyond any real list, and within every database's integers.
+MAX_OFFSET = 2**31 - 1
 
 
 def _parse_as_of(text: str | None) -> int | None:
@@ -46,7 +50,9 @@ def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
             container.engine, container.runner, params, container.settings.queue_limit
         )
     except QueueFullError as error:
-        raise ApiError(503, str(error), {"Retry-After": "5"}) from None
+        raise ApiError(503, str(error), {"Retry-After": str(RETRY_AFTER_S)}) from None
+    except QueueUnavailableError as error:
+        raise ApiError(503, str(error), {"Retry-After": str(RETRY_AFTER_S)}) from None
     record = triggered.record
     return TriggerResponse(report_id=record.id, status=record.status.value, reused=triggered.reused)
 
@@ -55,12 +61,16 @@ def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
     "/trigger_report",
     response_model=TriggerResponse,
     dependencies=[Mutating],
-    responses={503: {"model": ErrorBody, "description": "Too many reports queued."}},
+    responses={
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "Too many reports queued; see Retry-After."},
+    },
 )
 def trigger(container: ContainerDep, body: TriggerRequest | None = None) -> TriggerResponse:
     """Start a report for every store (or some) and return its id at once.
 
-    Poll `GET /get_report/{report_id}` until it answers with the CSV.
+    Poll `GET /get_report/{report_id}` until it answers with the CSV. The same
+    parameters on unchanged data return the existing report (`reused: true`).
     """
     body = body or TriggerRequest()
     params = ReportParams(
@@ -100,63 +110,78 @@ def _record_or_404(container: ContainerDep, report_id: str) -> ReportRecord:
     return record
 
 
-def _file_or_404(container: ContainerDep, report_id: str) -> bytes:
+def _complete_file(container: ContainerDep, report_id: str) -> tuple[ReportRecord, bytes | None]:
+    """The report, and its CSV when it is complete (one connection)."""
     with container.engine.connect() as connection:
-        data = reports.read_csv(connection, report_id)
-    if data is None:
-        raise ApiError(404, f"report {report_id!r} has no file")
-    return data
+        record = reports.get(connection, report_id)
+        if record is None:
+            raise ApiError(404, f"unknown report_id {report_id!r}")
+        if record.status is not ReportStatus.complete:
+            return record, None
+        return record, reports.read_csv(connection, report_id)
 
 
-def _download(container: ContainerDep, record: ReportRecord, fmt: ReportFormat) -> Response:
-    if record.status is not ReportStatus.complete:
-        raise ApiError(409, f"report {record.id!r} is {record.status.value}, not Complete")
-    body = convert(_file_or_404(container, record.id), fmt)
+def _file_response(report_id: str, data: bytes, fmt: ReportFormat) -> Response:
     media_type, suffix = FORMATS[fmt]
     return Response(
-        body,
+        convert(data, fmt),
         media_type=media_type,
         headers={
             "X-Report-Status": "Complete",
-            "Content-Disposition": f'attachment; filename="report-{record.id}.{suffix}"',
+            "Content-Disposition": f'attachment; filename="report-{report_id}.{suffix}"',
         },
     )
 
 
+def _download(container: ContainerDep, report_id: str, fmt: ReportFormat) -> Response:
+    record, data = _complete_file(container, report_id)
+    if data is None:
+        raise ApiError(409, f"report {report_id!r} is {record.status.value}, not Complete")
+    return _file_response(report_id, data, fmt)
+
+
 _GET_REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "While queued or running: `{\"status\": \"Running\"}`. When done: the "
+        "description": 'While queued or running: `{"status": "Running"}`. When done: the '
         "CSV (`text/csv`, header `X-Report-Status: Complete`). On failure: "
-        "`{\"status\": \"Failed\", \"error\": \"...\"}`.",
+        '`{"status": "Failed", "error": "..."}`.',
         "content": {"text/csv": {}, "application/json": {"schema": StatusBody.model_json_schema()}},
     },
     404: {"model": ErrorBody},
 }
 
 
-def _get_report(container: ContainerDep, report_id: str) -> Response:
-    record = _record_or_404(container, report_id)
+async def _get_report(container: ContainerDep, report_id: str) -> Response:
+    # Every client polls this. The status is one row by primary key, read
+    # here on the event loop: the hop to a worker thread would cost more than
+    # the query. The file, which can be megabytes, is read on a thread.
+    with container.engine.connect() as connection:
+        record = reports.get(connection, report_id)
+    if record is None:
+        raise ApiError(404, f"unknown report_id {report_id!r}")
     if record.status is ReportStatus.complete:
-        return _download(container, record, "csv")
+        return await run_in_threadpool(_download, container, report_id, "csv")
     if record.status is ReportStatus.failed:
-        body = StatusBody(status="Failed", report_id=record.id, error=record.error)
-        return JSONResponse(body.model_dump(), headers={"X-Report-Status": "Failed"})
+        failed = StatusBody(status="Failed", error=record.error or "unknown error")
+        return JSONResponse(failed.model_dump(), headers={"X-Report-Status": "Failed"})
     # Pending counts as Running for the take-home clients, which know only
-    # Running / Complete / Failed; /reports/{id} tells them apart.
-    body = StatusBody(status="Running", report_id=record.id)
-    return JSONResponse(body.model_dump(), headers={"X-Report-Status": record.status.value})
+    # Running / Complete / Failed; the header and /reports/{id} tell them apart.
+    running = StatusBody(status="Running")
+    return JSONResponse(
+        running.model_dump(exclude_none=True), headers={"X-Report-Status": record.status.value}
+    )
 
 
 @router.get("/get_report/{report_id}", response_class=Response, responses=_GET_REPORT_RESPONSES)
 async def get_report(container: ContainerDep, report_id: str) -> Response:
     """A report's status, or its CSV once it is complete."""
-    return await asyncio.to_thread(_get_report, container, report_id)
+    return await _get_report(container, report_id)
 
 
 @router.get("/get_report", response_class=Response, responses=_GET_REPORT_RESPONSES)
 async def get_report_by_query(container: ContainerDep, report_id: str) -> Response:
     """The same as `GET /get_report/{report_id}`."""
-    return await asyncio.to_thread(_get_report, container, report_id)
+    return await _get_report(container, report_id)
 
 
 @router.get("/reports", response_model=ReportList)
@@ -164,7 +189,7 @@ def list_reports(
     container: ContainerDep,
     status: ReportStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ReportList:
     """Reports, newest first."""
     with container.engine.connect() as connection:
@@ -190,12 +215,10 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(
-    "/reports/{report_id}/download", response_class=Response, responses=_DOWNLOAD_RESPONSES
-)
+@router.get("/reports/{report_id}/download", response_class=Response, responses=_DOWNLOAD_RESPONSES)
 def download(container: ContainerDep, report_id: str, format: ReportFormat = "csv") -> Response:
     """Download a complete report as CSV, JSON or Parquet."""
-    return _download(container, _record_or_404(container, report_id), format)
+    return _download(container, report_id, format)
 
 
 @router.get("/download_report", response_class=Response, responses=_DOWNLOAD_RESPONSES)
@@ -203,7 +226,7 @@ def download_by_query(
     container: ContainerDep, report_id: str, format: ReportFormat = "csv"
 ) -> Response:
     """The same as `GET /reports/{report_id}/download`."""
-    return _download(container, _record_or_404(container, report_id), format)
+    return _download(container, report_id, format)
 
 
 @router.delete(
