@@ -132,6 +132,7 @@ def report(
     db: DbOption = None,
 ) -> None:
     """Write the uptime/downtime report CSV (SPEC section 5)."""
+    from storemon.cli.progress import working
     from storemon.data.database import SchemaNotCurrentError
     from storemon.reports.csv_output import render_csv
     from storemon.reports.service import ReportRequest, build_report
@@ -139,16 +140,17 @@ def report(
     url = _db(ctx, db)
     as_of_us = _parse_as_of(as_of) if as_of is not None else None
     request = ReportRequest(as_of_us, interpolation.value, tuple(store) if store else None)
-    try:
-        built = build_report(url, request)
-    except SchemaNotCurrentError:
-        # A new or older database: bring it up to date (an empty one gives
-        # an empty report), then read again.
-        from storemon.data.migrate import migrate as upgrade
+    with working("computing the report"):
+        try:
+            built = build_report(url, request)
+        except SchemaNotCurrentError:
+            # A new or older database: bring it up to date (an empty one
+            # gives an empty report), then read again.
+            from storemon.data.migrate import migrate as upgrade
 
-        upgrade(url)
-        built = build_report(url, request)
-    _write_atomically(out, render_csv(built.report))
+            upgrade(url)
+            built = build_report(url, request)
+        _write_atomically(out, render_csv(built.report))
     _echo(f"{len(built.report)} stores -> {out}")
 
 
