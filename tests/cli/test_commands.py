@@ -13,12 +13,12 @@ import pytest
 
 from storemon.data.database import DEFAULT_URL
 
-STORES = "store_id,status,timestamp_utc\n"
 EXE = str(Path(sys.executable).with_name("storemon"))
 
 
 def storemon(*args: str, db: str | None, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("STOREMON_DATABASE_URL", "STOREMON_DEBUG")}
+    ours = ("STOREMON_DATABASE_URL", "STOREMON_DEBUG")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     if db is not None:
         env["STOREMON_DATABASE_URL"] = db
     return subprocess.run(

@@ -283,7 +283,13 @@ def _serve(
         _load_sample_if_empty(url)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     typer.echo(f"storemon: serving http://{shown}:{settings.port}/ (database {redact(url)})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
 
 
 def _load_sample_if_empty(url: str) -> None:
