@@ -333,20 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{db}"
         print("# storemon ingest", flush=True)
-        harness.run_measured(
-            [
-                args.storemon,
-                "--db",
-                url,
-                "ingest",
-                "--status",
-                files["status"],
-                "--hours",
-                files["hours"],
-                "--timezones",
-                files["timezones"],
-            ]
-        )
+        harness.run_measured(harness.ingest_argv(args.storemon, url, files))
         print("# reading the feeds for the reference", flush=True)
         feeds = read_feeds(files)
         newest_us = feeds.newest_poll_us()

@@ -140,21 +140,6 @@ def remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def ingest_argv(storemon: Path, url: str, files: dict[str, Path]) -> list[str | Path]:
-    return [
-        storemon,
-        "--db",
-        url,
-        "ingest",
-        "--status",
-        files["status"],
-        "--hours",
-        files["hours"],
-        "--timezones",
-        files["timezones"],
-    ]
-
-
 def loaded_counts(run: Run) -> dict[str, int]:
     """``{"status": 1836183, ...}`` from the ingest command's output."""
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+): (\d+) loaded", run.stdout, re.M)}
@@ -187,7 +172,7 @@ def measure(
     for i in range(loads):
         last = i == loads - 1
         with empty_database(backend, f"{label}_{i}", args) as url:
-            run = run_measured(ingest_argv(args.storemon, url, files))
+            run = run_measured(harness.ingest_argv(args.storemon, url, files))
             show("ingest", scale, backend, i, run)
             ingests.append(run)
             counts = loaded_counts(run)
@@ -203,7 +188,7 @@ def measure(
             if "reingest" in args.steps:
                 runs = []
                 for j in range(args.runs):
-                    run = run_measured(ingest_argv(args.storemon, url, files))
+                    run = run_measured(harness.ingest_argv(args.storemon, url, files))
                     show("reingest", scale, backend, j, run)
                     runs.append(run)
                 results.append(Measured("reingest", scale, backend, Summary(tuple(runs))))

@@ -160,6 +160,22 @@ def source_revision() -> str:
     return text[:10] + (" + uncommitted changes in src/" if changes else "")
 
 
+def ingest_argv(storemon: Path, url: str, files: dict[str, Path]) -> list[str | Path]:
+    """``storemon ingest`` of the three feeds of a data set into ``url``."""
+    return [
+        storemon,
+        "--db",
+        url,
+        "ingest",
+        "--status",
+        files["status"],
+        "--hours",
+        files["hours"],
+        "--timezones",
+        files["timezones"],
+    ]
+
+
 def machine_facts() -> list[str]:
     """Bullet lines describing where the figures come from."""
     return [

@@ -577,20 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, object] = {}
     try:
         print("# loading the data set", flush=True)
-        harness.run_measured(
-            [
-                args.storemon,
-                "--db",
-                url,
-                "ingest",
-                "--status",
-                files["status"],
-                "--hours",
-                files["hours"],
-                "--timezones",
-                files["timezones"],
-            ]
-        )
+        harness.run_measured(harness.ingest_argv(args.storemon, url, files))
         batches = [poll_batch(store_ids(files["timezones"], 10_000), b, 10_000) for b in range(3)]
         harness.wait_for_quiet_machine(args.max_load, args.max_wait)
         load_before = harness.load_average()

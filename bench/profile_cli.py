@@ -204,18 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         ingest = profile(
             args.py_spy,
             args.rate,
-            [
-                args.storemon,
-                "--db",
-                url,
-                "ingest",
-                "--status",
-                files["status"],
-                "--hours",
-                files["hours"],
-                "--timezones",
-                files["timezones"],
-            ],
+            harness.ingest_argv(args.storemon, url, files),
             "ingest",
         )
         report = profile(

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
+from storemon.api.params import timestamp_param
 from storemon.api.schemas import (
     ErrorBody,
     ReportInfo,
@@ -31,17 +32,6 @@ ReportFormat = Literal["csv", "json", "parquet"]
 RETRY_AFTER_S = 5
 #: Beyond any real list, and within every database's integers.
 MAX_OFFSET = 2**31 - 1
-
-
-def _parse_as_of(text: str | None) -> int | None:
-    if text is None:
-        return None
-    from storemon.ingest.timestamps import parse_timestamp
-
-    value = parse_timestamp(text)
-    if value is None:
-        raise ApiError(422, f"as_of {text!r} is not a timestamp (e.g. 2023-01-25 18:00:00)")
-    return value
 
 
 def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
@@ -74,7 +64,7 @@ def trigger(container: ContainerDep, body: TriggerRequest | None = None) -> Trig
     """
     body = body or TriggerRequest()
     params = ReportParams(
-        _parse_as_of(body.as_of),
+        timestamp_param("as_of", body.as_of),
         body.interpolation,
         tuple(body.store_ids) if body.store_ids is not None else None,
     )
@@ -99,7 +89,8 @@ def trigger_single_store(
     with container.engine.connect() as connection:
         if not store_exists(connection, store_id):
             raise ApiError(404, f"unknown store_id {store_id!r}")
-    return _trigger(container, ReportParams(_parse_as_of(as_of), interpolation, (store_id,)))
+    params = ReportParams(timestamp_param("as_of", as_of), interpolation, (store_id,))
+    return _trigger(container, params)
 
 
 def _record_or_404(container: ContainerDep, report_id: str) -> ReportRecord:

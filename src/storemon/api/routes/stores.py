@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from storemon.api.deps import ContainerDep
 from storemon.api.errors import ApiError
+from storemon.api.params import timestamp_param
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.data import stores
 from storemon.engine import DEFAULT_TIMEZONE, store_timeline
-from storemon.ingest.timestamps import parse_timestamp
 
 router = APIRouter(tags=["stores"])
 
@@ -157,15 +157,6 @@ def summary(container: ContainerDep, store_id: StoreIdPath) -> StoreSummary:
     )
 
 
-def _parse_moment(name: str, text: str | None) -> int | None:
-    if text is None:
-        return None
-    value = parse_timestamp(text)
-    if value is None:
-        raise ApiError(422, f"{name} {text!r} is not a timestamp (e.g. 2023-01-25T18:00:00Z)")
-    return value
-
-
 def _span(start_us: int | None, end_us: int | None, newest_us: int | None) -> tuple[int, int]:
     if end_us is None:
         if start_us is not None:
@@ -208,7 +199,7 @@ def timeline(
     window of the report. Polls after `end` are ignored, as the report ignores
     polls after its `now`. At most 21 days.
     """
-    start_us, end_us = _parse_moment("start", start), _parse_moment("end", end)
+    start_us, end_us = timestamp_param("start", start), timestamp_param("end", end)
     with container.engine.connect() as connection:
         newest = stores.newest_poll_us(connection) if end_us is None else None
         start_us, end_us = _span(start_us, end_us, newest)

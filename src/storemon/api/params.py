@@ -1,0 +1,17 @@
+"""Request values that need more than a type: timestamps in the feed formats."""
+
+from __future__ import annotations
+
+from storemon.api.errors import ApiError
+from storemon.ingest.timestamps import parse_timestamp
+
+
+def timestamp_param(name: str, text: str | None) -> int | None:
+    """Epoch microseconds of ``text`` (any timestamp format the feeds accept),
+    None when absent; a 422 naming ``name`` when it does not parse."""
+    if text is None:
+        return None
+    value = parse_timestamp(text)
+    if value is None:
+        raise ApiError(422, f"{name} {text!r} is not a timestamp (e.g. 2023-01-25T18:00:00Z)")
+    return value
