@@ -59,19 +59,26 @@ def test_blank_lines_are_skipped_but_still_counted() -> None:
     assert result.lines == 8
 
 
-def test_ragged_rows_become_rejects_with_their_line() -> None:
-    result = read(b"a,b,c\n1,2,3\n1,2\n1,2,3,4\nonly\n4,5,6\n")
-    assert result.rows == [("1", "2", "3", 2), ("4", "5", "6", 6)]
+def test_short_rows_become_rejects_with_their_line() -> None:
+    result = read(b"a,b,c\n1,2,3\n1,2\nonly\n4,5,6\n")
+    assert result.rows == [("1", "2", "3", 2), ("4", "5", "6", 5)]
     assert result.rejects == [
         (3, "expected 3 fields, found 2", "1,2"),
-        (4, "expected 3 fields, found 4", "1,2,3,4"),
-        (5, "expected 3 fields, found 1", "only"),
+        (4, "expected 3 fields, found 1", "only"),
     ]
 
 
-def test_a_trailing_comma_is_an_extra_field() -> None:
-    result = read(b"a,b\n1,2,\n")
-    assert result.rejects == [(2, "expected 2 fields, found 3", "1,2,")]
+def test_extra_trailing_fields_are_ignored_like_extra_columns() -> None:
+    result = read(b"a,b,c\n1,2,3\n1,2,3,4\n5,6,7,\n")
+    assert result.rows == [("1", "2", "3", 2), ("1", "2", "3", 3), ("5", "6", "7", 4)]
+    assert result.rejects == []
+
+
+def test_a_row_may_lack_fields_of_columns_that_are_not_read() -> None:
+    data = io.BytesIO(b"a,b,extra\n1,2\n3,4,x\n")
+    chunks = list(read_records(data, lambda _: {"a": 0, "b": 1}))
+    rows = [row for chunk in chunks for row in chunk.fields.rows()]
+    assert rows == [("1", "2", 2), ("3", "4", 3)]
 
 
 def test_empty_fields_are_empty_strings() -> None:
@@ -247,9 +254,12 @@ def files(draw: st.DrawFn) -> File:
         ending = draw(st.sampled_from(["\n", "\r\n"]))
         quote_all = draw(st.booleans())
         if kind == "row":
-            fields = tuple(draw(st.lists(_FIELD_TEXT, min_size=width, max_size=width)))
-        elif kind == "ragged":
-            count = draw(st.sampled_from([n for n in range(1, width + 3) if n != width]))
+            extra = draw(st.sampled_from([0, 0, 0, 1, 2]))
+            fields = tuple(
+                draw(st.lists(_FIELD_TEXT, min_size=width + extra, max_size=width + extra))
+            )
+        elif kind == "ragged":  # too short: extra fields are a "row"
+            count = draw(st.sampled_from(range(1, width)))
             fields = tuple(draw(st.lists(_FIELD_TEXT, min_size=count, max_size=count)))
             if count == 1:
                 fields = ("x" + fields[0],)
@@ -267,7 +277,7 @@ def files(draw: st.DrawFn) -> File:
     for index, item in enumerate(items):
         rendered = _render(item)
         if item.kind == "row":
-            rows.append((*item.fields, line))
+            rows.append((*item.fields[:width], line))
         elif item.kind == "ragged":
             reason = f"expected {width} fields, found {len(item.fields)}"
             rejects.append((line, reason, rendered))

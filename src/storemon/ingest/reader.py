@@ -14,9 +14,11 @@ A block takes the fast road when it has no quotes: polars parses it as is and
 the field count is checked in total (every row parsed, and exactly
 ``width - 1`` commas per row, while polars itself refuses rows with too many
 fields). Otherwise, or when that check fails, numpy finds every record, its
-line and its field count; ragged records become rejects, blank lines are
-dropped, and polars parses the rest. Should polars still disagree about the
-record count (odd quoting), Python's ``csv`` module reads that block.
+line and its field count; records too short to reach every column read become
+rejects, blank lines are dropped, and polars parses the rest. Python's ``csv``
+module reads the block instead when some record has extra trailing fields
+(ignored, as extra columns are) or polars disagrees about the record count
+(odd quoting).
 """
 
 from __future__ import annotations
@@ -268,6 +270,11 @@ class _Columns:
     positions: Mapping[str, int]
     width: int
 
+    @property
+    def needed(self) -> int:
+        """Fields a record needs: up to the last column read."""
+        return max(self.positions.values()) + 1
+
 
 def _polars_read(data: bytes, columns: _Columns, *, lossy: bool) -> pl.DataFrame:
     order = sorted(columns.positions.items(), key=lambda item: item[1])
@@ -346,8 +353,10 @@ def _careful_parse(data: bytes, first_line: int, lines: int, columns: _Columns) 
     blank = np.zeros(ends.size, dtype=bool)
     for i in np.flatnonzero(field_counts == 1).tolist():
         blank[i] = not data[starts[i] : ends[i]].strip()
-    ragged = (field_counts != columns.width) & ~blank
-    good = np.flatnonzero((field_counts == columns.width) & ~blank)
+    # A record may carry extra fields after the header's (ignored, as extra
+    # columns are) but must reach every column that is read.
+    ragged = (field_counts < columns.needed) & ~blank
+    good = np.flatnonzero((field_counts >= columns.needed) & ~blank)
 
     reject_lines = record_lines[ragged].tolist()
     reasons = [f"expected {columns.width} fields, found {n}" for n in field_counts[ragged].tolist()]
@@ -357,7 +366,8 @@ def _careful_parse(data: bytes, first_line: int, lines: int, columns: _Columns) 
     ]
 
     spans = _Spans(starts[good], ends[good], record_lines[good])
-    frame = _polars_good_records(data, starts, good, columns)
+    regular = bool(np.all(field_counts[good] == columns.width))
+    frame = _polars_good_records(data, starts, good, columns) if regular else None
     if frame is None:
         frame, spans, dropped = _csv_module_parse(data, spans, columns)
         for line, reason, raw in dropped:
@@ -404,7 +414,7 @@ def _csv_module_parse(
     for i, (start, end) in enumerate(zip(spans.starts.tolist(), spans.ends.tolist(), strict=True)):
         text = data[start:end].decode("utf-8", errors="replace")
         row = next(csv.reader(io.StringIO(text, newline="")), [])
-        if len(row) != columns.width:
+        if len(row) < columns.needed:
             reason = f"expected {columns.width} fields, found {len(row)}"
             dropped.append((int(spans.lines[i]), reason, _decode(data[start:end])))
             continue
