@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
 from storemon.data.database import DatabaseError, SchemaNotCurrentError
+from storemon.data.migrate import migrate
 from storemon.data.snapshot import DatasetState, read_snapshot
 from storemon.engine.model import END_OF_DAY, Snapshot
 from storemon.ingest.parse import ParsedChunk
@@ -180,3 +185,29 @@ def test_snapshots_taken_during_a_load_always_see_whole_chunks(
         base + chunks * chunk_rows - 1,
         start_version + chunks,
     )
+
+
+def test_a_sqlite_read_waits_for_a_writer_that_holds_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    migrate(f"sqlite:///{path}")
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('pragma journal_mode=delete')\n"  # a lock readers must wait out
+            "c.execute('begin exclusive')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(0.5)\n"
+            "c.execute('commit')\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        started = time.monotonic()
+        snapshot, _ = read_snapshot(f"sqlite:///{path}")
+        assert time.monotonic() - started >= 0.3  # it waited instead of failing
+        assert len(snapshot.polls) == 0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from storemon.data.database import (
+    SQLITE_BUSY_TIMEOUT_MS,
     DatabaseError,
     SchemaNotCurrentError,
     backend_of,
@@ -213,6 +214,11 @@ def _adbc_transaction(url: str, target: str) -> Iterator[_Query]:
                 statement.execute_update()
             finally:
                 statement.close()
+        else:
+            # Wait, as our other connections do, rather than fail at once when
+            # a writer briefly holds the file (e.g. the checkpoint that runs
+            # when another process closes the last connection).
+            run(f"pragma busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         yield run
         connection.rollback()
     finally:
