@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from storemon.data.types import StoreId
+from storemon.data.types import Moment, StoreId
 
 metadata = sa.MetaData()
 
@@ -72,8 +72,8 @@ ingests = sa.Table(
     sa.Column("strict", sa.Boolean, nullable=False),
     # running -> complete | failed; a crashed ingest stays running.
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("started_at", Moment, nullable=False),
+    sa.Column("finished_at", Moment, nullable=True),
     sa.Column("rows_loaded", sa.BigInteger, nullable=False),
     sa.Column("rows_rejected", sa.BigInteger, nullable=False),
     sa.Column("error", sa.Text, nullable=True),
@@ -122,9 +122,9 @@ reports = sa.Table(
     sa.Column("store_ids", sa.Text, nullable=True),
     # sha256 of the parameters: equal requests find each other by index.
     sa.Column("params_key", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", Moment, nullable=False),
+    sa.Column("started_at", Moment, nullable=True),
+    sa.Column("finished_at", Moment, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("row_count", sa.BigInteger, nullable=True),
     sa.Column("now_us", sa.BigInteger, nullable=True),

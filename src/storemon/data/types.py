@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 
 
@@ -32,3 +33,8 @@ def _store_id_on_mysql(element: StoreId, compiler: Any, **_: Any) -> str:
         else "utf8mb4_0900_bin"
     )
     return f"VARCHAR({element.length}) CHARACTER SET utf8mb4 COLLATE {collation}"
+
+
+#: A UTC instant. MySQL/MariaDB keep DATETIME to the second unless asked for
+#: fractions; report and ingest times need their order, so microseconds.
+Moment = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from storemon.data.types import StoreId
+from storemon.data.types import Moment, StoreId
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -60,8 +60,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(1024), nullable=False),
         sa.Column("strict", sa.Boolean, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", Moment, nullable=False),
+        sa.Column("finished_at", Moment, nullable=True),
         sa.Column("rows_loaded", sa.BigInteger, nullable=False),
         sa.Column("rows_rejected", sa.BigInteger, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
@@ -93,9 +93,9 @@ def upgrade() -> None:
         sa.Column("interpolation", sa.String(16), nullable=False),
         sa.Column("store_ids", sa.Text, nullable=True),
         sa.Column("params_key", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", Moment, nullable=False),
+        sa.Column("started_at", Moment, nullable=True),
+        sa.Column("finished_at", Moment, nullable=True),
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("row_count", sa.BigInteger, nullable=True),
         sa.Column("now_us", sa.BigInteger, nullable=True),
