@@ -241,14 +241,11 @@ def demo(
     ctx: typer.Context,
     host: HostOption = None,
     port: PortOption = None,
-    sample: Annotated[
-        bool,
-        typer.Option(help="Load the sample data set first if the database has no polls."),
-    ] = True,
     db: DbOption = None,
 ) -> None:
-    """Migrate, load the sample data set into an empty database, and serve."""
-    _serve(ctx, db, host, port, sample)
+    """Migrate, load the sample data set into an empty database, and serve
+    (`serve --sample`)."""
+    _serve(ctx, db, host, port, sample=True)
 
 
 def _settings(ctx: typer.Context, db: str | None, **overrides: Any) -> Settings:
