@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
+from storemon.data import snapshot as snapshot_module
 from storemon.data.database import DatabaseError, SchemaNotCurrentError
 from storemon.data.migrate import migrate
 from storemon.data.snapshot import DatasetState, read_snapshot
@@ -211,3 +212,19 @@ def test_a_sqlite_read_waits_for_a_writer_that_holds_the_file(tmp_path: Path) ->
         snapshot, _ = read_snapshot(f"sqlite:///{path}")
         assert time.monotonic() - started >= 0.3  # it waited instead of failing
         assert len(snapshot.polls) == 0
+
+
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_a_mysql_read_cut_short_by_the_server_falls_back_to_plain_rows(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load_example(engine)
+    grouped, _ = read_snapshot(database_url)
+    # The server cuts every group's text at 10 bytes: the counts disagree.
+    monkeypatch.setattr(snapshot_module._MySQLQuery, "GROUP_TEXT_LIMIT", 10)
+    plain, _ = read_snapshot(database_url)
+
+    for got in (grouped, plain):
+        assert got.polls.ts_us.tolist() == [T1, T2, T1, T2]
+        assert got.polls.active.tolist() == [True, False, False, True]
+        assert len(got.hours) == 2
