@@ -232,29 +232,38 @@ def unfinished(connection: Connection) -> list[ReportRecord]:
     return [_record(row) for row in connection.execute(query)]
 
 
-def claim(connection: Connection, report_id: str) -> bool:
-    """Pending -> Running, counting the attempt; False if someone else has it."""
+def _move(
+    connection: Connection,
+    report_id: str,
+    from_statuses: tuple[ReportStatus, ...],
+    **values: object,
+) -> bool:
+    """Set ``values`` on the report if it is in one of ``from_statuses``: one
+    conditional UPDATE, so of two racing processes exactly one wins."""
     result = connection.execute(
         reports.update()
         .where(reports.c.id == report_id)
-        .where(reports.c.status == ReportStatus.pending.value)
-        .values(
-            status=ReportStatus.running.value,
-            started_at=_utcnow(),
-            attempts=reports.c.attempts + 1,
-        )
+        .where(reports.c.status.in_([s.value for s in from_statuses]))
+        .values(**values)
     )
     return result.rowcount == 1
 
 
+def claim(connection: Connection, report_id: str) -> bool:
+    """Pending -> Running, counting the attempt; False if someone else has it."""
+    return _move(
+        connection,
+        report_id,
+        (ReportStatus.pending,),
+        status=ReportStatus.running.value,
+        started_at=_utcnow(),
+        attempts=reports.c.attempts + 1,
+    )
+
+
 def requeue(connection: Connection, report_id: str) -> None:
     """Back to Pending (after the process running it went away)."""
-    connection.execute(
-        reports.update()
-        .where(reports.c.id == report_id)
-        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
-        .values(status=ReportStatus.pending.value, started_at=None)
-    )
+    _move(connection, report_id, UNFINISHED, status=ReportStatus.pending.value, started_at=None)
 
 
 def complete(
@@ -267,34 +276,32 @@ def complete(
 ) -> bool:
     """Running -> Complete with its CSV; False if it was no longer Running
     (deleted, or failed meanwhile)."""
-    result = connection.execute(
-        reports.update()
-        .where(reports.c.id == report_id)
-        .where(reports.c.status == ReportStatus.running.value)
-        .values(
-            status=ReportStatus.complete.value,
-            finished_at=_utcnow(),
-            row_count=row_count,
-            now_us=now_us,
-            data_version=data_version,
-            csv_bytes=len(csv),
-        )
+    moved = _move(
+        connection,
+        report_id,
+        (ReportStatus.running,),
+        status=ReportStatus.complete.value,
+        finished_at=_utcnow(),
+        row_count=row_count,
+        now_us=now_us,
+        data_version=data_version,
+        csv_bytes=len(csv),
     )
-    if result.rowcount != 1:
-        return False
-    connection.execute(report_files.insert().values(report_id=report_id, csv=csv))
-    return True
+    if moved:
+        connection.execute(report_files.insert().values(report_id=report_id, csv=csv))
+    return moved
 
 
 def fail(connection: Connection, report_id: str, error: str) -> bool:
     """Pending or Running -> Failed with a reason."""
-    result = connection.execute(
-        reports.update()
-        .where(reports.c.id == report_id)
-        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
-        .values(status=ReportStatus.failed.value, finished_at=_utcnow(), error=error[:2000])
+    return _move(
+        connection,
+        report_id,
+        UNFINISHED,
+        status=ReportStatus.failed.value,
+        finished_at=_utcnow(),
+        error=error[:2000],
     )
-    return result.rowcount == 1
 
 
 def read_csv(connection: Connection, report_id: str) -> bytes | None:
