@@ -65,3 +65,24 @@ def test_the_page_loads_nothing_from_elsewhere() -> None:
         text = (STATIC_DIR / name).read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"(https?:)?//", text), name
         assert "@import" not in text
+
+
+def test_the_dashboard_package_imports_nothing_from_the_api() -> None:
+    # The dashboard is a client of the public HTTP API, like any other.
+    sources = Path(STATIC_DIR.parent).rglob("*.py")
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import)\s+storemon\.api\b", text, re.M), source
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_api_docs_pages_load_their_scripts_from_this_server(
+    client: TestClient, page: str
+) -> None:
+    response = client.get(page)
+    assert response.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert assets, "the page loads no script or style sheet"
+    for asset in assets:
+        assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+        assert client.get(asset).status_code == 200, asset

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from storemon import __version__
 from storemon.api.container import Container, build_runner, make_server_engine
@@ -77,7 +78,9 @@ def create_app(settings: Settings | None = None, runner: ReportRunner | None = N
             job_runner.shutdown()
             engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files the package ships,
+    # served under /static-offline-docs: no CDN, so they work offline.
+    app = FastAPIOffline(
         title="storemon",
         version=__version__,
         description=DESCRIPTION,

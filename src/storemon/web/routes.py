@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
-
-from storemon.api.errors import ApiError
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -39,7 +37,9 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 def _serve(name: str) -> FileResponse:
     media_type = STATIC_FILES.get(name)
     if media_type is None:
-        raise ApiError(404, f"no static file {name!r}")
+        # A plain HTTP error: the app that includes this router renders it in
+        # its own error format, and the dashboard needs nothing from the API.
+        raise HTTPException(404, f"no static file {name!r}")
     return FileResponse(STATIC_DIR / name, media_type=media_type, headers=_HEADERS)
 
 
