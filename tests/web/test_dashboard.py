@@ -8,6 +8,7 @@ must prove the page works.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -46,6 +47,19 @@ NEWEST_POLL = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
 DASH = "\u2013"
 
 pytestmark = pytest.mark.slow
+
+
+#: Records every moment the current-report panel and the report's row in the
+#: list show different statuses (checked after each batch of DOM changes).
+WATCH_STATUSES = """() => {
+  window.__statusClashes = [];
+  new MutationObserver(() => {
+    const id = document.getElementById("current-id").textContent;
+    const row = id && document.querySelector(`#reports-body tr[data-report-id="${id}"] .badge`);
+    const panel = document.getElementById("current-status").textContent;
+    if (row && row.textContent !== panel) window.__statusClashes.push([panel, row.textContent]);
+  }).observe(document.body, { subtree: true, childList: true, characterData: true });
+}"""
 
 
 def _missing(reason: str) -> None:
@@ -243,6 +257,7 @@ def test_dashboard_runs_a_report_and_charts_a_store(
     page.get_by_label("API key").fill(API_KEY)
     assert page.evaluate("sessionStorage.getItem('storemon.apiKey')") == API_KEY
     page.get_by_label("Status between polls").select_option("previous")
+    page.evaluate(WATCH_STATUSES)
     page.get_by_role("button", name="Trigger report").click()
 
     current = page.locator("#current-status")
@@ -251,6 +266,10 @@ def test_dashboard_runs_a_report_and_charts_a_store(
     assert report_id
     row = page.locator(f'#reports-body tr[data-report-id="{report_id}"]')
     row.locator(".badge-Complete").wait_for()
+    # While it ran, the panel and the list never told two statuses at once;
+    # once it is done, the panel tells the outcome and "Report started." goes.
+    assert page.evaluate("window.__statusClashes") == []
+    playwright_api.expect(message).to_have_text("")
     assert "previous" in row.text_content()
     assert f"1{DASH}1 of 1" in page.locator("#page-info").text_content()
     page.get_by_label("Status", exact=True).select_option("Failed")
@@ -326,3 +345,73 @@ def test_dashboard_runs_a_report_and_charts_a_store(
     # The browser logs the 401 the page provoked on purpose; nothing else.
     assert [p for p in browser.problems if "status of 401" not in p] == []
     assert time.monotonic() - started < 60
+
+
+def _trigger(server: Server, body: dict[str, str]) -> str:
+    request = urllib.request.Request(
+        f"{server.base_url}/trigger_report",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        report_id: str = json.load(response)["report_id"]
+        return report_id
+
+
+def test_reports_started_together_get_short_ids_that_differ(
+    browser: Browser, server: Server
+) -> None:
+    # Ids start with their creation time: reports a second apart share the
+    # head, so the list shows the random tail.
+    ids = [_trigger(server, {"as_of": f"2023-01-25 1{hour}:00:00"}) for hour in (5, 6, 7)]
+    page = browser.page
+    page.goto("/")
+    for report_id in ids:
+        page.locator(f'#reports-body tr[data-report-id="{report_id}"]').wait_for()
+    shown = {
+        report_id: page.locator(f'#reports-body tr[data-report-id="{report_id}"] code')
+        .text_content()
+        .strip("\u2026")
+        for report_id in ids
+    }
+    assert len(set(shown.values())) == len(ids), shown
+    assert all(report_id.endswith(short) and short for report_id, short in shown.items())
+    assert browser.problems == []
+
+
+def test_a_link_to_an_unknown_store_says_the_store_does_not_exist(
+    playwright_api: Any, browser: Browser
+) -> None:
+    page = browser.page
+    page.goto("/#store=no-such-store")
+    expect = playwright_api.expect
+    unknown = "No store has the id \u201cno-such-store\u201d."
+    expect(page.locator("#store-message")).to_have_text(unknown)
+    # The store search still answers beside it, and no empty chart is shown.
+    expect(page.locator("#search-message")).to_have_text("3 stores found.")
+    assert page.locator("#store-view").is_hidden()
+    assert [p for p in browser.problems if "status of 404" not in p] == []
+
+
+def test_the_api_docs_render_the_operations_without_the_internet(
+    browser: Browser, server: Server
+) -> None:
+    page = browser.page
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith(server.base_url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto("/docs")
+    operation = '.opblock-summary-path[data-path="{}"]'
+    page.locator(operation.format("/trigger_report")).wait_for()
+    # One block per operation: GET and DELETE share this path.
+    assert page.locator(operation.format("/reports/{report_id}")).count() == 2
+    assert elsewhere == []
+    assert browser.problems == []

@@ -75,10 +75,8 @@ def test_the_dashboard_package_imports_nothing_from_the_api() -> None:
         assert not re.search(r"^\s*(from|import)\s+storemon\.api\b", text, re.M), source
 
 
-@pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_the_api_docs_pages_load_their_scripts_from_this_server(
-    client: TestClient, page: str
-) -> None:
+def test_the_api_docs_page_loads_its_scripts_from_this_server(client: TestClient) -> None:
+    page = "/docs"
     response = client.get(page)
     assert response.status_code == 200
     assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)

@@ -78,9 +78,11 @@ def create_app(settings: Settings | None = None, runner: ReportRunner | None = N
             job_runner.shutdown()
             engine.dispose()
 
-    # /docs and /redoc load Swagger UI and ReDoc from files the package ships,
-    # served under /static-offline-docs: no CDN, so they work offline.
+    # /docs loads Swagger UI from files the package ships, served under
+    # /static-offline-docs: no CDN, so it works offline. No ReDoc: its page
+    # still fetches a logo from its maker's CDN, and one docs page is enough.
     app = FastAPIOffline(
+        redoc_url=None,
         title="storemon",
         version=__version__,
         description=DESCRIPTION,

@@ -199,7 +199,13 @@
 
   // ----------------------------------------------------------------- reports
 
-  const reportsState = { offset: 0, status: "", watching: null, watchTimer: null };
+  const reportsState = {
+    offset: 0,
+    status: "",
+    watching: null,
+    watchTimer: null,
+    startedMessage: null,
+  };
 
   function downloadLinks(reportId) {
     const base = `/reports/${encodeURIComponent(reportId)}/download`;
@@ -235,8 +241,14 @@
     return parts.join(", ");
   }
 
+  /** The id's last 8 hex digits: random, unlike its head (the creation time),
+   * which reports started close together share. */
+  function shortReportId(reportId) {
+    return reportId.length > 8 ? `…${reportId.slice(-8)}` : reportId;
+  }
+
   function reportRow(report) {
-    const shortId = report.report_id.slice(0, 8);
+    const shortId = shortReportId(report.report_id);
     const statusCell = el("td", {}, badge(report.status));
     if (report.error) statusCell.append(el("span", { class: "report-error" }, report.error));
     const remove = el(
@@ -278,6 +290,9 @@
         return loadReports();
       }
       body.replaceChildren(...page.items.map(reportRow));
+      // The watched report shows one status: the panel follows the list.
+      const watched = page.items.find((item) => item.report_id === reportsState.watching);
+      if (watched) showCurrent(watched.report_id, watched);
       if (page.items.length === 0) {
         const text = reportsState.status ? `No ${reportsState.status} reports.` : "No reports yet.";
         body.append(el("tr", {}, el("td", { colspan: "9", class: "empty" }, text)));
@@ -310,12 +325,10 @@
     showMessage($("report-message"), "Starting a report…");
     try {
       const started = await api("POST", "/trigger_report", body);
-      showMessage(
-        $("report-message"),
-        started.reused
-          ? "The same report on the same data exists already: showing it."
-          : "Report started.",
-      );
+      reportsState.startedMessage = started.reused
+        ? "The same report on the same data exists already: showing it."
+        : "Report started.";
+      showMessage($("report-message"), reportsState.startedMessage);
       watchReport(started.report_id, started.status);
       loadReports();
     } catch (error) {
@@ -374,8 +387,15 @@
         const report = await api("GET", `/reports/${encodeURIComponent(reportId)}`);
         if (reportsState.watching !== reportId) return;
         showCurrent(reportId, report);
+        // ... and the list follows the panel.
+        const row = document.querySelector(`#reports-body tr[data-report-id="${CSS.escape(reportId)}"]`);
+        if (row) row.replaceWith(reportRow(report));
         if (report.status === "Complete" || report.status === "Failed") {
           stopWatching();
+          // The panel now tells the outcome: "Report started." is stale.
+          if ($("report-message").textContent === reportsState.startedMessage) {
+            showMessage($("report-message"), "");
+          }
           loadReports();
           return;
         }
@@ -485,7 +505,7 @@
     const seq = ++storeState.loadSeq;
     const id = encodeURIComponent(storeId);
     const interpolation = $("chart-interpolation").value;
-    showMessage($("search-message"), `Loading store ${storeId}…`);
+    showMessage($("store-message"), `Loading store ${storeId}…`);
     try {
       const [summary, timeline] = await Promise.all([
         api("GET", `/store_summary/${id}`),
@@ -504,11 +524,20 @@
       $("store-view").hidden = false;
       renderSummary(summary);
       renderTimeline(timeline);
-      showMessage($("search-message"), "");
+      showMessage($("store-message"), "");
       if (location.hash !== `#store=${id}`) history.replaceState(null, "", `#store=${id}`);
     } catch (error) {
       if (seq !== storeState.loadSeq) return;
-      showMessage($("search-message"), `Could not load store ${storeId}: ${error.message}`, true);
+      if (error.status === 404) {
+        // A stale link or a typo: say so rather than keep another store's chart.
+        storeState.storeId = null;
+        storeState.model = null;
+        markSelected();
+        $("store-view").hidden = true;
+        showMessage($("store-message"), `No store has the id “${storeId}”.`, true);
+        return;
+      }
+      showMessage($("store-message"), `Could not load store ${storeId}: ${error.message}`, true);
     }
   }
 
