@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data",
         type=Path,
         default=harness.DEFAULT_DATA_DIR / "s1",
-        help="folder with the three CSV files (default: the scale-1 set)",
+        help="folder with the three CSV files (default: the scale-1 set; made when missing)",
     )
     ap.add_argument("--interpolations", default="nearest,previous")
     ap.add_argument(
@@ -318,10 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--storemon", type=Path, default=harness.STOREMON)
     ap.add_argument("--no-write", action="store_true", help="leave docs/performance.md alone")
     args = ap.parse_args(argv)
-    files = harness.dataset_files(args.data)
-    missing = [str(p) for p in files.values() if not p.is_file()]
-    if missing:
-        raise SystemExit(f"missing {', '.join(missing)} (make it with bench/core.py --scales 1)")
+    generator = harness.dataset_generator(harness.SHARED_MAKE_DATASET, args.storemon)
+    files = harness.ensure_dataset(generator, args.data, 1)
     reference = load_reference()
 
     scratch = harness.DEFAULT_DATA_DIR / "scratch"

@@ -13,8 +13,12 @@ runs (``os.wait4``). Steps, per scale and backend:
 - reingest: the same files again into the loaded database (every row a repeat);
 - report:   ``storemon report --out FILE.csv`` on the loaded database.
 
-Data sets are made by the shared ``make_dataset.py`` under ``--data-dir``
-(``s1/``, ``s10/``), outside the repository, and reused when present.
+Data sets live under ``--data-dir`` (``s1/``, ``s10/``), outside the
+repository, and are reused when present. A missing one is made by
+``--make-dataset`` (default: ``../shared/bench/make_dataset.py`` beside the
+repository, the generator of the published figures) or, when that file is not
+there (a fresh clone), by ``storemon sample``; ``made-by.txt`` in the folder
+records which, and the table says it.
 PostgreSQL runs use a new database on ``--postgresql`` each, dropped after.
 The table goes to stdout and, unless ``--no-write``, into docs/performance.md
 between the ``bench:core`` markers.
@@ -81,8 +85,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--make-dataset",
         type=Path,
-        default=harness.REPO / ".." / "shared" / "bench" / "make_dataset.py",
-        help="the data set generator (default: ../shared/bench/make_dataset.py from the repo)",
+        default=harness.SHARED_MAKE_DATASET,
+        help="the data set generator (default: ../shared/bench/make_dataset.py beside the "
+        "repository; `storemon sample` when that file does not exist)",
     )
     ap.add_argument(
         "--data-dir",
@@ -279,6 +284,8 @@ def section(
     if "postgresql-version" in facts:
         lines.append(f"- {facts['postgresql-version']} on 127.0.0.1, default settings")
     for scale in args.scales:
+        origin = harness.dataset_origin(args.data_dir / f"s{scale}")
+        lines.append(f"- scale {scale} data set made by `{origin}`")
         if f"s{scale}" in facts:
             stores = facts.get(f"stores-s{scale}")
             lines.append(
@@ -298,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    generator = harness.dataset_generator(args.make_dataset, args.storemon)
     datasets = {
-        scale: harness.ensure_dataset(args.make_dataset, args.data_dir / f"s{scale}", scale)
+        scale: harness.ensure_dataset(generator, args.data_dir / f"s{scale}", scale)
         for scale in args.scales
     }
     facts: dict[str, str] = {}

@@ -13,6 +13,7 @@ import os
 import platform
 import re
 import secrets
+import shlex
 import statistics
 import subprocess
 import threading
@@ -30,6 +31,10 @@ STOREMON = REPO / ".venv" / "bin" / "storemon"
 DEFAULT_DATA_DIR = (REPO / ".." / "bench-data").resolve()
 DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/postgres"
 FEED_FILES = {"status": "store_status.csv", "hours": "menu_hours.csv", "timezones": "timezones.csv"}
+#: The generator of the published figures, where the project's checkout has it.
+SHARED_MAKE_DATASET = (REPO / ".." / "shared" / "bench" / "make_dataset.py").resolve()
+#: Written into a data set's folder: the command that made it.
+ORIGIN_FILE = "made-by.txt"
 
 
 # --- one measured child process ------------------------------------------------
@@ -213,8 +218,25 @@ def dataset_files(folder: Path) -> dict[str, Path]:
     return {feed: folder / name for feed, name in FEED_FILES.items()}
 
 
-def ensure_dataset(make_dataset: Path, folder: Path, scale: int) -> dict[str, Path]:
-    """The data set of ``scale`` in ``folder``, made if it is not there yet.
+def dataset_generator(make_dataset: Path, storemon: Path) -> list[str]:
+    """The command that writes a data set, run as ``COMMAND OUT_DIR --scale K``.
+
+    ``make_dataset`` (the project's shared generator, beside the repository in
+    the project's own checkout) when it is there: the figures in
+    docs/performance.md come from it. Otherwise ``storemon sample``, which
+    ships with the package, so a fresh clone runs too. Both write the three
+    feeds from the real public hours and timezones with ~1.85M synthetic polls
+    per scale, but not the same rows: figures from the two are close, not
+    comparable digit for digit.
+    """
+    if make_dataset.is_file():
+        return [os.environ.get("PYTHON", "python3"), str(make_dataset)]
+    return [str(storemon), "sample"]
+
+
+def ensure_dataset(generator: Sequence[str], folder: Path, scale: int) -> dict[str, Path]:
+    """The data set of ``scale`` in ``folder``, made by ``generator`` (see
+    ``dataset_generator``) if it is not there yet.
 
     A new set is written next to ``folder`` and renamed into place once
     complete, so an interrupted run never leaves a half set to be reused.
@@ -225,21 +247,21 @@ def ensure_dataset(make_dataset: Path, folder: Path, scale: int) -> dict[str, Pa
     if folder.exists() and any(folder.iterdir()):
         raise SystemExit(f"{folder} exists but is not a complete data set; remove it first")
     partial = folder.with_name(folder.name + ".partial")
-    print(f"# making the scale-{scale} data set in {folder} (minutes)", flush=True)
-    subprocess.run(
-        [
-            os.environ.get("PYTHON", "python3"),
-            str(make_dataset),
-            str(partial),
-            "--scale",
-            str(scale),
-        ],
-        check=True,
-    )
+    command = [*generator, str(partial), "--scale", str(scale)]
+    print(f"# making the scale-{scale} data set: {shlex.join(command)} (minutes)", flush=True)
+    subprocess.run(command, check=True)
+    origin = " ".join(Path(part).name for part in generator)  # "storemon sample"
+    (partial / ORIGIN_FILE).write_text(origin + "\n", encoding="utf-8")
     if folder.exists():
         folder.rmdir()
     partial.rename(folder)
     return files
+
+
+def dataset_origin(folder: Path) -> str:
+    """What made the data set in ``folder``, as recorded when it was made."""
+    origin = folder / ORIGIN_FILE
+    return origin.read_text(encoding="utf-8").strip() if origin.is_file() else "not recorded"
 
 
 def warm_page_cache(paths: Sequence[Path]) -> None:

@@ -540,7 +540,12 @@ def section(
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=harness.DEFAULT_DATA_DIR / "s1")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=harness.DEFAULT_DATA_DIR / "s1",
+        help="folder with the three CSV files (default: the scale-1 set; made when missing)",
+    )
     ap.add_argument("--storemon", type=Path, default=harness.STOREMON)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per concurrent step")
@@ -567,9 +572,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--max-wait", type=float, default=2400)
     args = ap.parse_args(argv)
-    files = harness.dataset_files(args.data)
-    if not all(p.is_file() for p in files.values()):
-        raise SystemExit(f"no data set in {args.data} (make it with bench/core.py --scales 1)")
+    generator = harness.dataset_generator(harness.SHARED_MAKE_DATASET, args.storemon)
+    files = harness.ensure_dataset(generator, args.data, 1)
     scratch = harness.DEFAULT_DATA_DIR / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     db = scratch / f"load-api-{os.getpid()}.db"

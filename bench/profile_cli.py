@@ -187,7 +187,12 @@ def empty_database(backend: str, admin_url: str) -> Iterator[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=harness.DEFAULT_DATA_DIR / "s1")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=harness.DEFAULT_DATA_DIR / "s1",
+        help="folder with the three CSV files (default: the scale-1 set; made when missing)",
+    )
     ap.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
     ap.add_argument("--postgresql", default=harness.DEFAULT_POSTGRESQL)
     ap.add_argument("--py-spy", default=shutil.which("py-spy"), help="the py-spy binary")
@@ -197,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.py_spy:
         raise SystemExit("py-spy not found: pass --py-spy (see this script's docstring)")
-    files = harness.dataset_files(args.data)
+    generator = harness.dataset_generator(harness.SHARED_MAKE_DATASET, args.storemon)
+    files = harness.ensure_dataset(generator, args.data, 1)
     harness.DEFAULT_DATA_DIR.mkdir(parents=True, exist_ok=True)
     harness.warm_page_cache(list(files.values()))
     with empty_database(args.backend, args.postgresql) as url, tempfile.TemporaryDirectory() as out:
