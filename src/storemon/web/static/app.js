@@ -325,10 +325,15 @@
     showMessage($("report-message"), "Starting a report…");
     try {
       const started = await api("POST", "/trigger_report", body);
-      reportsState.startedMessage = started.reused
-        ? "The same report on the same data exists already: showing it."
-        : "Report started.";
-      showMessage($("report-message"), reportsState.startedMessage);
+      // "Report started." is cleared when the report ends; the note about
+      // reuse stays true, so it stays.
+      reportsState.startedMessage = started.reused ? null : "Report started.";
+      showMessage(
+        $("report-message"),
+        started.reused
+          ? "The same report on the same data exists already: showing it."
+          : reportsState.startedMessage,
+      );
       watchReport(started.report_id, started.status);
       loadReports();
     } catch (error) {
@@ -393,7 +398,7 @@
         if (report.status === "Complete" || report.status === "Failed") {
           stopWatching();
           // The panel now tells the outcome: "Report started." is stale.
-          if ($("report-message").textContent === reportsState.startedMessage) {
+          if (reportsState.startedMessage && $("report-message").textContent === reportsState.startedMessage) {
             showMessage($("report-message"), "");
           }
           loadReports();
