@@ -4,10 +4,10 @@ Bulk tables hold integers only: instants are epoch microseconds (UTC), business
 hours are seconds after local midnight, and stores are referred to by an
 integer ``store_key``. Reading them back is then a plain columnar copy.
 
-``polls`` and ``business_hours`` carry no foreign key to ``stores`` on purpose:
-a key check per row would slow bulk loads noticeably, stores are never deleted,
-and the ingest service only writes keys it has just read from or inserted into
-``stores``.
+``polls``, ``business_hours``, ``special_hours`` and ``store_groups`` carry no
+foreign key to ``stores`` on purpose: a key check per row would slow bulk loads
+noticeably, stores are never deleted, and the ingest service only writes keys
+it has just read from or inserted into ``stores``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,32 @@ business_hours = sa.Table(
     **UTF8,
 )
 
+# Date exceptions (SPEC 8.2): on a local date with rows here, these rows
+# replace the weekly ones. start_s and end_s are both NULL on a row that opens
+# nothing (a closed date); otherwise as in business_hours (86400 = 24:00).
+special_hours = sa.Table(
+    "special_hours",
+    metadata,
+    sa.Column("store_key", sa.BigInteger, nullable=False),
+    # The local date as days since 1970-01-01.
+    sa.Column("date_days", sa.Integer, nullable=False),
+    sa.Column("start_s", sa.Integer, nullable=True),
+    sa.Column("end_s", sa.Integer, nullable=True),
+    sa.Index("ix_special_hours_store_key", "store_key"),
+    **UTF8,
+)
+
+# Group memberships (SPEC 8.4). A group name is opaque like a store id:
+# compared byte for byte (case and trailing spaces count, also on MySQL).
+store_groups = sa.Table(
+    "store_groups",
+    metadata,
+    sa.Column("store_key", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("group_name", StoreId(255), primary_key=True),
+    sa.Index("ix_store_groups_group_name", "group_name"),
+    **UTF8,
+)
+
 ingests = sa.Table(
     "ingests",
     metadata,
@@ -97,7 +123,7 @@ rejects = sa.Table(
 )
 
 # One row (id = 1). `version` grows in every transaction that changes stores,
-# polls or business hours; `newest_poll_us` is max(polls.ts_us), kept by the
+# polls, business hours, special hours or group memberships; `newest_poll_us` is max(polls.ts_us), kept by the
 # ingest so the report never scans for it.
 dataset_state = sa.Table(
     "dataset_state",

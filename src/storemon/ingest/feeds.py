@@ -1,4 +1,4 @@
-"""The three input feeds and the columns each one needs (SPEC section 1)."""
+"""The input feeds and the columns each one needs (SPEC sections 1, 8.2 and 8.4)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class Feed(StrEnum):
     STATUS = "status"
     HOURS = "hours"
     TIMEZONES = "timezones"
+    SPECIAL_HOURS = "special_hours"
+    GROUPS = "groups"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ COLUMNS: Mapping[Feed, tuple[Column, ...]] = {
         Column("end_time_local"),
     ),
     Feed.TIMEZONES: (Column("store_id"), Column("timezone_str")),
+    Feed.SPECIAL_HOURS: (
+        Column("store_id"),
+        Column("date"),
+        Column("start_time_local"),
+        Column("end_time_local"),
+    ),
+    Feed.GROUPS: (Column("store_id"), Column("group")),
 }
 
 

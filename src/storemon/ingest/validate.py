@@ -12,6 +12,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 import polars as pl
@@ -21,6 +22,11 @@ from storemon.ingest.reader import REJECT_SCHEMA
 from storemon.ingest.timestamps import timestamps_us
 
 MAX_STORE_ID_CHARS = 255
+#: The longest group name (the ``store_groups.group_name`` column).
+MAX_GROUP_CHARS = 255
+#: Special dates lie in the supported range of timestamps (1900 to 2199).
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
 END_OF_DAY_S = 86_400
 #: Values quoted in a reason are cut to this many characters.
 _MAX_QUOTED_CHARS = 60
@@ -41,6 +47,17 @@ VALID_SCHEMAS: Mapping[Feed, pl.Schema] = {
     Feed.TIMEZONES: pl.Schema(
         {"store_id": pl.String(), "timezone": pl.String(), "line": pl.Int64()}
     ),
+    # start_s and end_s are both null on a row that opens nothing that date.
+    Feed.SPECIAL_HOURS: pl.Schema(
+        {
+            "store_id": pl.String(),
+            "date": pl.Date(),
+            "start_s": pl.Int32(),
+            "end_s": pl.Int32(),
+            "line": pl.Int64(),
+        }
+    ),
+    Feed.GROUPS: pl.Schema({"store_id": pl.String(), "group": pl.String(), "line": pl.Int64()}),
 }
 
 
@@ -171,6 +188,32 @@ def _clock(column: str) -> tuple[pl.Expr, pl.Expr]:
     return total, kind
 
 
+def _time_rules(labels: Mapping[str, str], column: str, kind: str, *, end: bool) -> list[_Rule]:
+    """A time that does not parse or is out of range (``kind`` from :func:`_clock`)."""
+    value = _quoted(pl.col(column))
+    label = labels[column]
+    rules = [
+        _Rule(
+            pl.col(kind).is_null(),
+            _message(label, " ", value, " is not a time HH:MM or HH:MM:SS"),
+        ),
+        _Rule(
+            pl.col(kind) == 2,
+            _message(label, " ", value, " is out of range"),
+        ),
+    ]
+    if not end:
+        rules.append(
+            _Rule(
+                pl.col(kind) == 1,
+                _message(
+                    label, " ", value, " is out of range (24:00 is only valid as an end time)"
+                ),
+            )
+        )
+    return rules
+
+
 def _hours(frame: pl.DataFrame, labels: Mapping[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     day = pl.col("dayOfWeek").str.strip_chars()
     start_s, start_kind = _clock("start_time_local")
@@ -186,30 +229,6 @@ def _hours(frame: pl.DataFrame, labels: Mapping[str, str]) -> tuple[pl.DataFrame
         end_kind.alias("_end_kind"),
     )
 
-    def time_rules(column: str, kind: str, *, end: bool) -> list[_Rule]:
-        value = _quoted(pl.col(column))
-        label = labels[column]
-        rules = [
-            _Rule(
-                pl.col(kind).is_null(),
-                _message(label, " ", value, " is not a time HH:MM or HH:MM:SS"),
-            ),
-            _Rule(
-                pl.col(kind) == 2,
-                _message(label, " ", value, " is out of range"),
-            ),
-        ]
-        if not end:
-            rules.append(
-                _Rule(
-                    pl.col(kind) == 1,
-                    _message(
-                        label, " ", value, " is out of range (24:00 is only valid as an end time)"
-                    ),
-                )
-            )
-        return rules
-
     rules = [
         *_store_id_rules(),
         _Rule(
@@ -218,8 +237,8 @@ def _hours(frame: pl.DataFrame, labels: Mapping[str, str]) -> tuple[pl.DataFrame
                 labels["dayOfWeek"], " ", _quoted(pl.col("dayOfWeek")), " is not an integer 0..6"
             ),
         ),
-        *time_rules("start_time_local", "_start_kind", end=False),
-        *time_rules("end_time_local", "_end_kind", end=True),
+        *_time_rules(labels, "start_time_local", "_start_kind", end=False),
+        *_time_rules(labels, "end_time_local", "_end_kind", end=True),
     ]
     valid = [
         pl.col("_store_id").alias("store_id"),
@@ -250,12 +269,98 @@ def _timezones(frame: pl.DataFrame, labels: Mapping[str, str]) -> tuple[pl.DataF
     return _split(frame, rules, valid, ["store_id", "timezone_str"])
 
 
+def _special_hours(
+    frame: pl.DataFrame, labels: Mapping[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    text = pl.col("date").str.strip_chars()
+    # Exactly YYYY-MM-DD: the parser alone would also take one-digit months.
+    parsed = text.str.to_date("%Y-%m-%d", strict=False)
+    start_s, start_kind = _clock("start_time_local")
+    end_s, end_kind = _clock("end_time_local")
+    start_empty = pl.col("start_time_local").str.strip_chars() == ""
+    end_empty = pl.col("end_time_local").str.strip_chars() == ""
+    frame = frame.with_columns(
+        _STRIPPED_STORE_ID,
+        pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")).then(parsed).alias("_date"),
+        start_s.alias("_start_s"),
+        start_kind.alias("_start_kind"),
+        end_s.alias("_end_s"),
+        end_kind.alias("_end_kind"),
+        (start_empty & end_empty).alias("_closed"),
+        (start_empty != end_empty).alias("_one_empty"),
+    )
+    quoted_date = _quoted(pl.col("date"))
+    # A row with both times empty has no times to check.
+    time_rules = [
+        _Rule(rule.broken & ~pl.col("_closed"), rule.reason)
+        for rule in (
+            *_time_rules(labels, "start_time_local", "_start_kind", end=False),
+            *_time_rules(labels, "end_time_local", "_end_kind", end=True),
+        )
+    ]
+    rules = [
+        *_store_id_rules(),
+        _Rule(
+            pl.col("_date").is_null(),
+            _message(labels["date"], " ", quoted_date, " is not a date YYYY-MM-DD"),
+        ),
+        _Rule(
+            ~pl.col("_date").is_between(FIRST_DATE, LAST_DATE),
+            _message(
+                labels["date"], " ", quoted_date, f" is out of range ({FIRST_DATE} to {LAST_DATE})"
+            ),
+        ),
+        _Rule(
+            pl.col("_one_empty"),
+            _message(
+                "one of ",
+                labels["start_time_local"],
+                " and ",
+                labels["end_time_local"],
+                " is empty (leave both empty for a closed date)",
+            ),
+        ),
+        *time_rules,
+    ]
+    closed = pl.col("_closed")
+    valid = [
+        pl.col("_store_id").alias("store_id"),
+        pl.col("_date").alias("date"),
+        pl.when(~closed).then(pl.col("_start_s")).cast(pl.Int32).alias("start_s"),
+        pl.when(~closed).then(pl.col("_end_s")).cast(pl.Int32).alias("end_s"),
+    ]
+    return _split(frame, rules, valid, ["store_id", "date", "start_time_local", "end_time_local"])
+
+
+def _groups(frame: pl.DataFrame, labels: Mapping[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = frame.with_columns(
+        _STRIPPED_STORE_ID, pl.col("group").str.strip_chars().alias("_group")
+    )
+    group = pl.col("_group")
+    rules = [
+        *_store_id_rules(),
+        _Rule(group == "", _message("empty ", labels["group"])),
+        _Rule(
+            group.str.len_chars() > MAX_GROUP_CHARS,
+            _message(labels["group"], f" is longer than {MAX_GROUP_CHARS} characters"),
+        ),
+        _Rule(
+            group.str.contains("\x00", literal=True),
+            _message(labels["group"], " contains a NUL character"),
+        ),
+    ]
+    valid = [pl.col("_store_id").alias("store_id"), group.alias("group")]
+    return _split(frame, rules, valid, ["store_id", "group"])
+
+
 _VALIDATORS: Mapping[
     Feed, Callable[[pl.DataFrame, Mapping[str, str]], tuple[pl.DataFrame, pl.DataFrame]]
 ] = {
     Feed.STATUS: _status,
     Feed.HOURS: _hours,
     Feed.TIMEZONES: _timezones,
+    Feed.SPECIAL_HOURS: _special_hours,
+    Feed.GROUPS: _groups,
 }
 
 
