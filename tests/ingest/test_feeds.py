@@ -57,7 +57,13 @@ def test_a_file_read_with_reordered_and_extra_columns_gives_the_same_rows() -> N
 
 
 def test_feeds_are_named_by_their_values() -> None:
-    assert [str(feed) for feed in Feed] == ["status", "hours", "timezones"]
+    assert [str(feed) for feed in Feed] == [
+        "status",
+        "hours",
+        "timezones",
+        "special_hours",
+        "groups",
+    ]
     assert Feed("hours") is Feed.HOURS
 
 

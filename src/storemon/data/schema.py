@@ -123,8 +123,8 @@ rejects = sa.Table(
 )
 
 # One row (id = 1). `version` grows in every transaction that changes stores,
-# polls, business hours, special hours or group memberships; `newest_poll_us` is max(polls.ts_us), kept by the
-# ingest so the report never scans for it.
+# polls, business hours, special hours or group memberships; `newest_poll_us`
+# is max(polls.ts_us), kept by the ingest so the report never scans for it.
 dataset_state = sa.Table(
     "dataset_state",
     metadata,

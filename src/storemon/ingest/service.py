@@ -4,7 +4,8 @@ Transactions:
 
 - status polls commit chunk by chunk: any set of polls is a valid state, so a
   crash keeps every committed chunk and a reload finishes the job;
-- business hours and timezones load in one transaction (all or nothing);
+- business hours, timezones, special hours and groups load in one
+  transaction (all or nothing);
 - ``strict`` loads the whole feed in one transaction and rolls it back if any
   row is rejected; the rejects are still recorded, in a transaction of their
   own, and the ingest is marked ``failed``.
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import polars as pl
 from sqlalchemy.engine import Connection, Engine
 
-from storemon.data import dataset, ingest_log
+from storemon.data import dataset, groups, ingest_log, special_hours
 from storemon.data.database import SQLITE_BEGIN, first_line
 from storemon.data.rejects import record_rejects
 from storemon.ingest.feeds import Feed
@@ -61,8 +62,9 @@ def ingest_feed(
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Parse ``source`` (a path or a binary file) as ``feed`` (``status``,
-    ``hours`` or ``timezones``) and load it. ``on_progress`` is called with
-    the number of data lines read so far, after each chunk."""
+    ``hours``, ``timezones``, ``special_hours`` or ``groups``) and load it.
+    ``on_progress`` is called with the number of data lines read so far,
+    after each chunk."""
     feed = Feed(feed)
     if source_name is None:
         source_name = str(source) if isinstance(source, str | PathLike) else "<stream>"
@@ -288,6 +290,10 @@ class _Load:
         rows = self._store_keys(conn).attach(conn, valid)
         if self.feed is Feed.HOURS:
             return dataset.replace_hours(conn, rows)
+        if self.feed is Feed.SPECIAL_HOURS:
+            return special_hours.replace_special_hours(conn, rows)
+        if self.feed is Feed.GROUPS:
+            return groups.replace_memberships(conn, rows)
         # A later row for the same store wins.
         zones = rows.sort("line").unique(subset="store_id", keep="last", maintain_order=True)
         return dataset.set_timezones(conn, zones)

@@ -1,0 +1,116 @@
+"""Group memberships (SPEC 8.4): writing a feed's memberships, listing the
+groups, and reading every membership back as arrays for the report.
+
+Writers run inside the caller's transaction and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storemon.data.columnar import read_columns
+from storemon.data.dataset import backend, insert_rows
+from storemon.data.schema import store_groups
+
+#: Store keys per ``IN (...)`` list.
+_IN_BATCH = 500
+#: Joins a store's groups into one comparable string; validation refuses
+#: NUL in a group name, so it cannot occur inside one.
+_SEPARATOR = "\x00"
+
+
+def replace_memberships(conn: Connection, rows: pl.DataFrame) -> int:
+    """Put every store in ``rows`` (``store_key``, ``group``) in exactly these
+    groups (a repeated pair counts once); other stores keep theirs. Stores
+    whose groups are already the same are not touched. Returns the number of
+    stores changed."""
+    if rows.is_empty():
+        return 0
+    new = rows.select(pl.col("store_key").cast(pl.Int64), pl.col("group").cast(pl.String)).unique()
+    mentioned = new.get_column("store_key").unique().to_list()
+    old_rows: list[Any] = []
+    for batch in _batches(mentioned):
+        query = sa.select(store_groups.c.store_key, store_groups.c.group_name).where(
+            store_groups.c.store_key.in_(batch)
+        )
+        old_rows.extend(conn.execute(query).all())
+    old = pl.DataFrame(old_rows, schema={"store_key": pl.Int64, "group": pl.String}, orient="row")
+
+    changed = (
+        _group_sets(new)
+        .join(_group_sets(old), on="store_key", how="left", suffix="_old")
+        .filter(pl.col("groups_old").is_null() | (pl.col("groups") != pl.col("groups_old")))
+        .get_column("store_key")
+        .to_list()
+    )
+    for batch in _batches(changed):
+        conn.execute(sa.delete(store_groups).where(store_groups.c.store_key.in_(batch)))
+    insert_rows(
+        conn,
+        "store_groups",
+        ("store_key", "group_name"),
+        new.join(
+            pl.DataFrame({"store_key": changed}, schema={"store_key": pl.Int64}), on="store_key"
+        ).rename({"group": "group_name"}),
+    )
+    return len(changed)
+
+
+def _group_sets(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.group_by("store_key").agg(groups=pl.col("group").sort().str.join(_SEPARATOR))
+
+
+def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[start : start + _IN_BATCH] for start in range(0, len(values), _IN_BATCH)]
+
+
+MEMBERSHIP_TYPES = {"store_key": pa.int64(), "store_id": pa.string(), "group": pa.string()}
+
+
+def read_memberships(conn: Connection) -> pa.Table:
+    """Every membership as a table ``store_key`` (int64), ``store_id`` and
+    ``group`` (strings), sorted by ``store_id`` then ``group`` in code point
+    order, in one query."""
+    table = read_columns(
+        conn,
+        "select g.store_key, s.store_id, g.group_name from store_groups g "
+        "join stores s on s.store_key = g.store_key",
+        MEMBERSHIP_TYPES,
+    )
+    # Arrow compares strings byte by byte: UTF-8 byte order is code point order,
+    # whatever the database's collation.
+    return table.sort_by([("store_id", "ascending"), ("group", "ascending")])
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    group: str
+    members: int
+
+
+def _code_point_order(column: sa.ColumnElement[str], conn: Connection) -> sa.ColumnElement[str]:
+    # SQLite compares text as bytes and the MySQL column has a binary
+    # collation; PostgreSQL's database collation may be a linguistic one.
+    return column.collate("C") if backend(conn) == "postgresql" else column
+
+
+def group_counts(conn: Connection, limit: int, offset: int = 0) -> tuple[list[GroupCount], int]:
+    """One page of groups in code point order with their member counts, and
+    the number of groups in all."""
+    name = store_groups.c.group_name
+    total = conn.execute(sa.select(sa.func.count(sa.distinct(name)))).scalar_one()
+    page = conn.execute(
+        sa.select(name, sa.func.count())
+        .group_by(name)
+        .order_by(_code_point_order(name, conn))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [GroupCount(group, int(members)) for group, members in page], int(total)

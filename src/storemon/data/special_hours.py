@@ -1,0 +1,148 @@
+"""Special hours (SPEC 8.2): writing a feed's date exceptions, and reading
+them all back as arrays for the report.
+
+Writers run inside the caller's transaction and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storemon.data.columnar import read_columns
+from storemon.data.dataset import insert_rows
+from storemon.data.schema import special_hours
+
+_COLUMNS = ("store_key", "date_days", "start_s", "end_s")
+#: Store keys per ``IN (...)`` list.
+_IN_BATCH = 500
+#: Stands for NULL in comparisons and reads: no time of day is negative.
+_NO_TIME = -1
+
+
+def replace_special_hours(conn: Connection, rows: pl.DataFrame) -> int:
+    """Give every store in ``rows`` (``store_key``, ``date`` as a polars Date,
+    ``start_s``, ``end_s``, both null on a closed row) exactly these special
+    rows; other stores keep theirs. Stores whose rows are already the same
+    (as a multiset) are not touched. Returns the number of stores changed."""
+    if rows.is_empty():
+        return 0
+    new = rows.select(
+        pl.col("store_key").cast(pl.Int64),
+        pl.col("date").cast(pl.Int32).cast(pl.Int64).alias("date_days"),
+        pl.col("start_s").cast(pl.Int64),
+        pl.col("end_s").cast(pl.Int64),
+    )
+    mentioned = new.get_column("store_key").unique().to_list()
+    old_rows: list[Any] = []
+    for batch in _batches(mentioned):
+        query = sa.select(*(special_hours.c[name] for name in _COLUMNS)).where(
+            special_hours.c.store_key.in_(batch)
+        )
+        old_rows.extend(conn.execute(query).all())
+    old = pl.DataFrame(old_rows, schema=dict.fromkeys(_COLUMNS, pl.Int64), orient="row")
+
+    changed = (
+        _row_sets(new)
+        .join(_row_sets(old), on="store_key", how="left", suffix="_old")
+        .filter(pl.col("rows_old").is_null() | (pl.col("rows") != pl.col("rows_old")))
+        .get_column("store_key")
+        .to_list()
+    )
+    for batch in _batches(changed):
+        conn.execute(sa.delete(special_hours).where(special_hours.c.store_key.in_(batch)))
+    insert_rows(
+        conn,
+        "special_hours",
+        _COLUMNS,
+        new.join(
+            pl.DataFrame({"store_key": changed}, schema={"store_key": pl.Int64}), on="store_key"
+        ),
+    )
+    return len(changed)
+
+
+def _row_sets(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per store: its rows as one canonical string."""
+    return (
+        rows.with_columns(
+            row=pl.format(
+                "{}/{}/{}",
+                "date_days",
+                pl.col("start_s").fill_null(_NO_TIME),
+                pl.col("end_s").fill_null(_NO_TIME),
+            )
+        )
+        .group_by("store_key")
+        .agg(rows=pl.col("row").sort().str.join(","))
+    )
+
+
+def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[start : start + _IN_BATCH] for start in range(0, len(values), _IN_BATCH)]
+
+
+IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class SpecialHoursRows:
+    """Every special row, sorted by ``store_key``, ``date_days``, then times.
+
+    ``date_days``: the local date as days since 1970-01-01. ``closed``: the
+    row has no times (it opens nothing that date); its ``start_s`` and
+    ``end_s`` are 0. Otherwise seconds after local midnight, 86400 for an end
+    of 24:00, as in the weekly hours.
+    """
+
+    store_key: IntArray
+    date_days: Int32Array
+    start_s: Int32Array
+    end_s: Int32Array
+    closed: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.store_key)
+
+
+def read_special_hours(
+    conn: Connection, store_keys: Sequence[int] | None = None
+) -> SpecialHoursRows:
+    """All special rows (or those of ``store_keys``), as arrays, in one query."""
+    table = read_columns(
+        conn,
+        f"select store_key, date_days, coalesce(start_s, {_NO_TIME}) as start_s, "
+        f"coalesce(end_s, {_NO_TIME}) as end_s from special_hours "
+        "order by store_key, date_days, start_s, end_s",
+        {
+            "store_key": pa.int64(),
+            "date_days": pa.int32(),
+            "start_s": pa.int32(),
+            "end_s": pa.int32(),
+        },
+    )
+    keys = table.column("store_key").to_numpy()
+    days = table.column("date_days").to_numpy()
+    starts = table.column("start_s").to_numpy()
+    ends = table.column("end_s").to_numpy()
+    if store_keys is not None:
+        wanted = np.isin(keys, np.asarray(store_keys, dtype=np.int64))
+        keys, days, starts, ends = keys[wanted], days[wanted], starts[wanted], ends[wanted]
+    closed = starts == _NO_TIME
+    return SpecialHoursRows(
+        store_key=keys.astype(np.int64, copy=False),
+        date_days=days.astype(np.int32, copy=False),
+        start_s=np.where(closed, 0, starts).astype(np.int32, copy=False),
+        end_s=np.where(closed, 0, ends).astype(np.int32, copy=False),
+        closed=closed,
+    )
