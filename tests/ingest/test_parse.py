@@ -27,7 +27,7 @@ def sample_path(feed: Feed) -> Path:
     return Path(str(resources.files("storemon").joinpath("sample_data", SAMPLES[feed])))
 
 
-@pytest.mark.parametrize("feed", list(Feed))
+@pytest.mark.parametrize("feed", list(SAMPLES))
 def test_the_sample_files_parse_without_rejects(feed: Feed) -> None:
     path = sample_path(feed)
     chunks = list(parse_feed(feed, path))
