@@ -66,6 +66,10 @@ def ingest(
     status: Annotated[Path | None, typer.Option(help="Status polls CSV.")] = None,
     hours: Annotated[Path | None, typer.Option(help="Business hours CSV.")] = None,
     timezones: Annotated[Path | None, typer.Option(help="Timezones CSV.")] = None,
+    special_hours: Annotated[
+        Path | None, typer.Option(help="Special hours CSV (date exceptions).")
+    ] = None,
+    groups: Annotated[Path | None, typer.Option(help="Group memberships CSV.")] = None,
     strict: Annotated[
         bool, typer.Option(help="Load nothing of a feed that has a rejected row.")
     ] = False,
@@ -78,10 +82,19 @@ def ingest(
     from storemon.ingest.feeds import Feed
     from storemon.ingest.service import ingest_feed
 
-    feeds = [(Feed.TIMEZONES, timezones), (Feed.HOURS, hours), (Feed.STATUS, status)]
+    feeds = [
+        (Feed.TIMEZONES, timezones),
+        (Feed.HOURS, hours),
+        (Feed.SPECIAL_HOURS, special_hours),
+        (Feed.GROUPS, groups),
+        (Feed.STATUS, status),
+    ]
     chosen = [(feed, path) for feed, path in feeds if path is not None]
     if not chosen:
-        raise UserError("nothing to ingest: give --status, --hours and/or --timezones")
+        raise UserError(
+            "nothing to ingest: give --status, --hours, --timezones, --special-hours"
+            " and/or --groups"
+        )
     for _, path in chosen:
         if not path.is_file():
             raise UserError(f"no such file: {path}")
