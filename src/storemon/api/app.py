@@ -17,6 +17,7 @@ from storemon import __version__
 from storemon.api.container import Container, build_runner, make_server_engine
 from storemon.api.errors import install_error_handlers
 from storemon.api.metrics import install_metrics
+from storemon.api.routes import groups as group_routes
 from storemon.api.routes import ingest as ingest_routes
 from storemon.api.routes import ops as ops_routes
 from storemon.api.routes import reports as report_routes
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, runner: ReportRunner | None = N
     app.include_router(report_routes.router)
     app.include_router(store_routes.router)
     app.include_router(ingest_routes.router)
+    app.include_router(group_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(web_router)
     return app

@@ -208,7 +208,8 @@ async def ingest_file(
         bool, Query(description="All or nothing: load nothing if any row is rejected.")
     ] = False,
 ) -> JSONResponse:
-    """Load a feed CSV (`status`, `hours` or `timezones`), as `storemon ingest` does.
+    """Load a feed CSV (`status`, `hours`, `timezones`, `special_hours` or `groups`), as
+    `storemon ingest` does.
 
     `curl --data-binary @polls.csv -H 'Content-Type: text/csv' .../ingest/status`
     """
