@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from storemon.data import columnar
 from storemon.data.groups import group_counts, read_memberships
 from storemon.data.ingest_log import COMPLETE, FAILED, get_ingest
 from storemon.data.rejects import read_rejects
@@ -271,3 +272,26 @@ def test_groups_are_listed_in_code_point_order_with_their_member_counts(engine: 
 
     assert total == 4
     assert [(g.group, g.members) for g in first + rest] == [("B", 1), ("a", 3), ("b", 2), ("é", 1)]
+
+
+def test_special_rows_read_the_same_when_the_server_cuts_the_aggregated_text(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MySQL caps group_concat at a length; a cut text falls back to plain rows.
+    text = SPECIAL_HEADER + "".join(
+        f"s{i},2023-12-{i % 28 + 1:02d},10:00,12:00\n" for i in range(50)
+    )
+    _load(engine, Feed.SPECIAL_HOURS, text)
+    with engine.connect() as conn:
+        whole = read_special_hours(conn)
+    monkeypatch.setattr(columnar, "_TEXT_LIMIT", 64)
+
+    with engine.connect() as conn:
+        again = read_special_hours(conn)
+        if engine.dialect.name in ("mysql", "mariadb"):
+            columns = {"store_key": "store_key", "date_days": "date_days"}
+            assert columnar._mysql_integers(conn, "special_hours", columns) is None
+
+    assert len(again) == 50
+    for name in ("store_key", "date_days", "start_s", "end_s", "closed"):
+        assert getattr(again, name).tolist() == getattr(whole, name).tolist()
