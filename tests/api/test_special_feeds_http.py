@@ -99,3 +99,20 @@ def test_uploads_need_the_key_and_the_groups_listing_does_not(tmp_path: Path) ->
             assert refused.status_code == 401
         assert client.get("/groups", headers={"X-API-Key": ""}).status_code == 200
         assert client.get("/groups", params={"limit": 0}).status_code == 422
+
+
+def test_a_load_that_changes_special_hours_or_groups_makes_the_next_report_new(
+    api: TestClient,
+) -> None:
+    def trigger() -> bool:
+        response = api.post("/trigger_report")
+        assert response.status_code == 200, response.text
+        return bool(response.json()["reused"])
+
+    assert trigger() is False
+    assert trigger() is True
+    for feed, text in (("special_hours", SPECIAL_CSV), ("groups", GROUPS_CSV)):
+        api.post(f"/ingest/{feed}", content=text)
+        assert trigger() is False
+        api.post(f"/ingest/{feed}", content=text)  # the same again: nothing changes
+        assert trigger() is True
