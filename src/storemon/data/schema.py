@@ -78,8 +78,10 @@ special_hours = sa.Table(
     **UTF8,
 )
 
-# Group memberships (SPEC 8.4). A group name is opaque like a store id:
-# compared byte for byte (case and trailing spaces count, also on MySQL).
+# Group memberships (SPEC 8.4). The one bulk table with text: memberships
+# are a few per store, and listing groups needs no second table. A group name
+# is opaque like a store id: compared byte for byte (case and trailing spaces
+# count, also on MySQL).
 store_groups = sa.Table(
     "store_groups",
     metadata,

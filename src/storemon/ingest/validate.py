@@ -1,5 +1,5 @@
 """Check and type one chunk of a feed: string columns in, typed rows and
-rejected rows out (SPEC section 1, "Rejected rows").
+rejected rows out (SPEC section 1, "Rejected rows", and sections 8.2 and 8.4).
 
 Each feed has an ordered list of rules; a row is rejected for the first rule
 it breaks. Which rule fails is found with cheap vectorized tests on every
