@@ -1,17 +1,24 @@
 """All configuration, from ``STOREMON_*`` environment variables (or a ``.env``
-file), validated once at start-up. docs/configuration.md lists every one."""
+file), read and validated once per process (the command line, the server, a
+worker) and passed down. docs/configuration.md lists every one."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "STOREMON_"
+
+
+class SettingsError(ValueError):
+    """Settings that do not validate; the message names the variables."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="STOREMON_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     database_url: str = Field(
@@ -60,10 +67,46 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )
+    debug: bool = Field(
+        False, description="Show the full traceback of an unexpected command-line error."
+    )
 
     @field_validator("api_key")
     @classmethod
     def _api_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("STOREMON_API_KEY must be at least 16 characters")
+            raise ValueError("must be at least 16 characters")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: str) -> str:
+        from storemon.data.database import DatabaseError, parse_url
+
+        try:
+            parse_url(value)
+        except DatabaseError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and ``.env``, with ``overrides`` (values
+    given on the command line; None means not given) on top. A problem is a
+    :class:`SettingsError` naming the environment variable."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        raise SettingsError(settings_problems(error)) from None
+
+
+def settings_problems(error: ValidationError) -> str:
+    """``error`` in the words of the environment: ``STOREMON_PORT: ...``."""
+    problems = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "bad settings: " + "; ".join(problems)

@@ -1,6 +1,6 @@
 """The API on a real database, with report jobs run by stand-in runners.
 
-``ThreadRunner`` runs the real job (``run_report_job_with``) on a thread of
+``ThreadRunner`` runs the real job (``run_report``) on a thread of
 the test process: the same work and transactions as a pool worker, without
 spawning processes for every test. ``HeldRunner`` only records what it is
 given, so a test sees a report while it is still queued, and fills the queue.
@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 
 from storemon.api.app import create_app
 from storemon.data.database import make_engine
-from storemon.jobs.report_job import run_report_job_with
-from storemon.jobs.runner import ReportRunner
+from storemon.data.snapshot import reader_for
+from storemon.reports.job import run_report
+from storemon.reports.runner import ReportRunner
 from storemon.settings import Settings
 
 #: Longest a test waits for a report.
@@ -37,7 +38,7 @@ class ThreadRunner(ReportRunner):
         pass
 
     def submit(self, report_id: str) -> None:
-        self._threads.submit(run_report_job_with, self._engine, self._url, report_id)
+        self._threads.submit(run_report, self._engine, reader_for(self._url), report_id)
 
     def shutdown(self) -> None:
         self._threads.shutdown(wait=True)
@@ -61,7 +62,7 @@ class HeldRunner(ReportRunner):
         engine = make_engine(self._url)
         try:
             while self.submitted:
-                run_report_job_with(engine, self._url, self.submitted.pop(0))
+                run_report(engine, reader_for(self._url), self.submitted.pop(0))
         finally:
             engine.dispose()
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from storemon.data.snapshot import read_snapshot
+from storemon.data.snapshot import reader_for
 
 from .fixtures_ops import api_client, sqlite_url
 
@@ -36,7 +36,7 @@ def _url(client: TestClient) -> str:
 
 
 def _polls(client: TestClient) -> dict[tuple[str, int], bool]:
-    snapshot, _ = read_snapshot(_url(client))
+    snapshot, _ = reader_for(_url(client)).read_snapshot()
     ids = dict(zip(snapshot.stores.key.tolist(), snapshot.stores.store_id.tolist(), strict=True))
     polls = snapshot.polls
     return {

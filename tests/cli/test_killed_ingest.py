@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from storemon.data.snapshot import read_snapshot
+from storemon.data.snapshot import reader_for
 from storemon.reports.service import ReportRequest, build_report
 from storemon.sample_feeds import write_sample
 
@@ -47,7 +47,7 @@ def _ingest(db: str, *files: str) -> subprocess.Popen[bytes]:
 
 
 def _polls(db: str) -> int:
-    snapshot, _ = read_snapshot(db)
+    snapshot, _ = reader_for(db).read_snapshot()
     return len(snapshot.polls)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from storemon.data.snapshot import DatasetState, read_snapshot
+from storemon.data.snapshot import DatasetState, reader_for
 
 
 def polls_by_id(url: str) -> dict[tuple[str, int], bool]:
-    snapshot, _ = read_snapshot(url)
+    snapshot, _ = reader_for(url).read_snapshot()
     ids = dict(zip(snapshot.stores.key.tolist(), snapshot.stores.store_id.tolist(), strict=True))
     polls = snapshot.polls
     return {
@@ -20,7 +20,7 @@ def polls_by_id(url: str) -> dict[tuple[str, int], bool]:
 
 
 def hours_by_id(url: str) -> dict[str, list[tuple[int, int, int]]]:
-    snapshot, _ = read_snapshot(url)
+    snapshot, _ = reader_for(url).read_snapshot()
     ids = dict(zip(snapshot.stores.key.tolist(), snapshot.stores.store_id.tolist(), strict=True))
     hours = snapshot.hours
     schedule: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
@@ -36,11 +36,11 @@ def hours_by_id(url: str) -> dict[str, list[tuple[int, int, int]]]:
 
 
 def timezones_by_id(url: str) -> dict[str, str | None]:
-    snapshot, _ = read_snapshot(url)
+    snapshot, _ = reader_for(url).read_snapshot()
     return dict(
         zip(snapshot.stores.store_id.tolist(), snapshot.stores.timezone.tolist(), strict=True)
     )
 
 
 def state(url: str) -> DatasetState:
-    return read_snapshot(url)[1]
+    return reader_for(url).read_snapshot()[1]

@@ -7,22 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from storemon.data.database import DatabaseError, make_engine, redact, resolve_url
-
-
-def test_an_explicit_url_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STOREMON_DATABASE_URL", "sqlite:///from-env.db")
-
-    assert resolve_url("sqlite:///explicit.db") == "sqlite:///explicit.db"
-    assert resolve_url(None) == "sqlite:///from-env.db"
-
-
-def test_without_a_url_the_default_is_a_sqlite_file_in_the_working_directory(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("STOREMON_DATABASE_URL", raising=False)
-
-    assert resolve_url(None) == "sqlite:///storemon.db"
+from storemon.data.database import DatabaseError, make_engine, parse_url, shown
 
 
 @pytest.mark.parametrize(
@@ -37,11 +22,12 @@ def test_without_a_url_the_default_is_a_sqlite_file_in_the_working_directory(
     ],
 )
 def test_bare_server_urls_get_the_drivers_the_project_ships(given: str, resolved: str) -> None:
-    assert resolve_url(given) == resolved
+    assert parse_url(given).render_as_string(hide_password=False) == resolved
 
 
 def test_a_password_never_shows_in_messages() -> None:
-    assert redact("postgresql+psycopg://me:secret@h/db") == "postgresql+psycopg://me:***@h/db"
+    assert shown("postgresql+psycopg://me:secret@h/db") == "postgresql+psycopg://me:***@h/db"
+    assert shown(parse_url("postgresql://me:p%40ss@h/db")) == "postgresql+psycopg://me:***@h/db"
 
 
 @pytest.mark.parametrize("url", ["not a url", "oracle://u@h/db", "sqlite+nodriver:///x.db"])

@@ -258,9 +258,9 @@ def test_one_store_key_per_store_id_across_feeds(engine: Engine, database_url: s
     load_chunks(engine, "hours", [hours_chunk([("a", 0, 0, 60)])])
     load_chunks(engine, "status", [status_chunk([("a", T1, True)])])
 
-    from storemon.data.snapshot import read_snapshot
+    from storemon.data.snapshot import reader_for
 
-    snapshot, _ = read_snapshot(database_url)
+    snapshot, _ = reader_for(database_url).read_snapshot()
     assert snapshot.stores.store_id.tolist() == ["a"]
     key = snapshot.stores.key[0]
     assert snapshot.polls.store_key.tolist() == [key]

@@ -8,8 +8,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from storemon.data.database import make_engine
-from storemon.data.migrate import HEAD_REVISION, alembic_config, migrate, schema_is_current, upgrade
+from storemon.data.migrate import HEAD_REVISION, alembic_config, migrate, upgrade
 from storemon.data.schema import metadata
+from storemon.data.snapshot import reader_for
+
+
+def schema_is_current(url: str) -> bool:
+    return reader_for(url).revision() == HEAD_REVISION
 
 
 def test_the_migrated_schema_matches_the_declared_metadata(engine: Engine) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from storemon.data import snapshot as snapshot_module
 from storemon.data.database import DatabaseError, SchemaNotCurrentError
 from storemon.data.migrate import migrate
-from storemon.data.snapshot import DatasetState, read_snapshot
+from storemon.data.snapshot import DatasetState, reader_for
 from storemon.engine.model import END_OF_DAY, Snapshot
 from storemon.ingest.parse import ParsedChunk
 from storemon.ingest.service import load_chunks
@@ -41,7 +41,7 @@ def test_a_snapshot_returns_everything_loaded_as_engine_arrays(
 ) -> None:
     _load_example(engine)
 
-    snapshot, state = read_snapshot(database_url)
+    snapshot, state = reader_for(database_url).read_snapshot()
 
     stores = snapshot.stores
     assert stores.key.dtype == np.int64 and stores.store_id.dtype == object
@@ -80,7 +80,7 @@ def test_a_snapshot_returns_everything_loaded_as_engine_arrays(
 def test_a_snapshot_of_some_stores_has_only_their_rows(engine: Engine, database_url: str) -> None:
     _load_example(engine)
 
-    snapshot, _ = read_snapshot(database_url, ["a", "unknown"])
+    snapshot, _ = reader_for(database_url).read_snapshot(["a", "unknown"])
 
     assert snapshot.stores.store_id.tolist() == ["a"]
     key = snapshot.stores.key[0]
@@ -93,10 +93,10 @@ def test_a_filter_over_many_stores_gives_the_same_rows_as_one_in_sql(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _load_example(engine)
-    in_sql, _ = read_snapshot(database_url, ["b", "c"])
+    in_sql, _ = reader_for(database_url).read_snapshot(["b", "c"])
 
     monkeypatch.setattr("storemon.data.snapshot.STORE_FILTER_IN_SQL", 1)
-    in_memory, _ = read_snapshot(database_url, ["b", "c"])
+    in_memory, _ = reader_for(database_url).read_snapshot(["b", "c"])
 
     def rows(snapshot: Snapshot) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
         polls, hours = snapshot.polls, snapshot.hours
@@ -111,7 +111,7 @@ def test_a_filter_over_many_stores_gives_the_same_rows_as_one_in_sql(
 
 
 def test_an_empty_database_gives_an_empty_snapshot(database_url: str) -> None:
-    snapshot, state = read_snapshot(database_url)
+    snapshot, state = reader_for(database_url).read_snapshot()
 
     assert (len(snapshot.stores), len(snapshot.polls), len(snapshot.hours)) == (0, 0, 0)
     assert state == DatasetState(version=0, newest_poll_us=None)
@@ -119,7 +119,7 @@ def test_an_empty_database_gives_an_empty_snapshot(database_url: str) -> None:
 
 def test_a_database_without_the_schema_asks_for_a_migration(blank_database_url: str) -> None:
     with pytest.raises(SchemaNotCurrentError, match="migrate"):
-        read_snapshot(blank_database_url)
+        reader_for(blank_database_url).read_snapshot()
 
 
 @pytest.mark.postgresql
@@ -127,7 +127,7 @@ def test_an_unreachable_server_is_one_clear_error() -> None:
     with pytest.raises(
         DatabaseError, match=r"^cannot open database postgresql\+psycopg://u:\*\*\*@"
     ):
-        read_snapshot("postgresql://u:pw@127.0.0.1:1/nothing?connect_timeout=2")
+        reader_for("postgresql://u:pw@127.0.0.1:1/nothing?connect_timeout=2").read_snapshot()
 
 
 def _counts(snapshot: Snapshot, state: DatasetState) -> tuple[int, int | None, int]:
@@ -138,19 +138,19 @@ def test_a_snapshot_does_not_see_an_open_load_transaction(
     engine: Engine, database_url: str
 ) -> None:
     load_chunks(engine, "status", [status_chunk([("a", T1, True)])])
-    before = read_snapshot(database_url)
+    before = reader_for(database_url).read_snapshot()
     seen: list[tuple[Snapshot, DatasetState]] = []
 
     def feed() -> Iterator[ParsedChunk]:
         yield status_chunk([("a", T2, False), ("b", T2, True)], 2)
         # The strict load's transaction has written the first chunk by now.
-        seen.append(read_snapshot(database_url))
+        seen.append(reader_for(database_url).read_snapshot())
         yield status_chunk([("c", T2, True)], 4)
 
     load_chunks(engine, "status", feed(), strict=True)
 
     assert _counts(*seen[0]) == _counts(*before) == (1, T1, before[1].version)
-    assert _counts(*read_snapshot(database_url)) == (4, T2, before[1].version + 1)
+    assert _counts(*reader_for(database_url).read_snapshot()) == (4, T2, before[1].version + 1)
 
 
 def test_snapshots_taken_during_a_load_always_see_whole_chunks(
@@ -158,7 +158,7 @@ def test_snapshots_taken_during_a_load_always_see_whole_chunks(
 ) -> None:
     chunk_rows, chunks = 200, 30
     base = us("2023-01-01 00:00:00")
-    start_version = read_snapshot(database_url)[1].version
+    start_version = reader_for(database_url).read_snapshot()[1].version
     # After k committed chunks: k * chunk_rows polls, the newest poll of
     # chunk k, and k more versions. Any other combination is a torn read.
     valid_states = {(0, None, start_version)} | {
@@ -176,9 +176,9 @@ def test_snapshots_taken_during_a_load_always_see_whole_chunks(
     loader.start()
     observed = []
     while loader.is_alive():
-        observed.append(_counts(*read_snapshot(database_url)))
+        observed.append(_counts(*reader_for(database_url).read_snapshot()))
     loader.join()
-    observed.append(_counts(*read_snapshot(database_url)))
+    observed.append(_counts(*reader_for(database_url).read_snapshot()))
 
     assert set(observed) <= valid_states
     assert observed[-1] == (
@@ -209,7 +209,7 @@ def test_a_sqlite_read_waits_for_a_writer_that_holds_the_file(tmp_path: Path) ->
     ) as holder:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         started = time.monotonic()
-        snapshot, _ = read_snapshot(f"sqlite:///{path}")
+        snapshot, _ = reader_for(f"sqlite:///{path}").read_snapshot()
         assert time.monotonic() - started >= 0.3  # it waited instead of failing
         assert len(snapshot.polls) == 0
 
@@ -219,10 +219,10 @@ def test_a_mysql_read_cut_short_by_the_server_falls_back_to_plain_rows(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _load_example(engine)
-    grouped, _ = read_snapshot(database_url)
+    grouped, _ = reader_for(database_url).read_snapshot()
     # The server cuts every group's text at 10 bytes: the counts disagree.
-    monkeypatch.setattr(snapshot_module._MySQLQuery, "GROUP_TEXT_LIMIT", 10)
-    plain, _ = read_snapshot(database_url)
+    monkeypatch.setattr(snapshot_module._MySQLTransaction, "GROUP_TEXT_LIMIT", 10)
+    plain, _ = reader_for(database_url).read_snapshot()
 
     for got in (grouped, plain):
         assert got.polls.ts_us.tolist() == [T1, T2, T1, T2]

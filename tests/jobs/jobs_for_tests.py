@@ -7,8 +7,8 @@ import os
 import time
 
 from storemon.data import reports
-from storemon.data.database import make_engine
-from storemon.jobs.report_job import run_report_job
+from storemon.jobs.inprocess import run_in_worker
+from storemon.reports.runner import JobServices
 
 #: A report for this store makes its worker process die mid-job.
 DIE = "die-mid-job"
@@ -16,20 +16,17 @@ DIE = "die-mid-job"
 SLOW = "slow-job"
 
 
-def dies_on_request(database_url: str, report_id: str) -> str:
+def dies_on_request(services: JobServices, report_id: str) -> str:
     """The real job, except that a report for store :data:`DIE` is claimed
     and then its process dies, as in an out-of-memory kill."""
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            record = reports.get(connection, report_id)
-        store_ids = record.params.store_ids if record is not None else None
-        if store_ids == (DIE,):
-            with engine.begin() as connection:
-                reports.claim(connection, report_id)
-            os._exit(70)
-    finally:
-        engine.dispose()
+    engine = services.engine
+    with engine.connect() as connection:
+        record = reports.get(connection, report_id)
+    store_ids = record.params.store_ids if record is not None else None
+    if store_ids == (DIE,):
+        with engine.begin() as connection:
+            reports.claim(connection, report_id)
+        os._exit(70)
     if store_ids == (SLOW,):
         time.sleep(1)
-    return run_report_job(database_url, report_id)
+    return run_in_worker(services, report_id)

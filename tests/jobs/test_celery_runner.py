@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from storemon.api.app import create_app
 from storemon.data.database import make_engine
+from storemon.data.snapshot import reader_for
 from storemon.ingest.service import ingest_feed
 from storemon.reports.csv_output import render_csv
 from storemon.reports.service import ReportRequest, build_report
@@ -127,7 +128,7 @@ def test_a_celery_worker_computes_the_triggered_report(
             time.sleep(0.05)
 
     assert response.headers["X-Report-Status"] == "Complete"
-    assert response.content == render_csv(build_report(database_url, ReportRequest()).report)
+    assert response.content == render_csv(build_report(reader_for(database_url), ReportRequest()).report)
     assert response.content.count(b"\n") == 3
 
 

@@ -11,7 +11,9 @@ from sqlalchemy.engine import Engine
 
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
+from storemon.bootstrap import bootstrap
 from storemon.jobs.inprocess import InProcessRunner
+from storemon.settings import Settings
 
 from .jobs_for_tests import DIE, SLOW, dies_on_request
 
@@ -20,12 +22,14 @@ TIMEOUT_S = 30
 
 @contextmanager
 def pool(url: str, engine: Engine, max_attempts: int = 1) -> Iterator[InProcessRunner]:
-    runner = InProcessRunner(url, engine, workers=1, max_attempts=max_attempts, job=dies_on_request)
+    services = bootstrap(Settings(database_url=url))
+    runner = InProcessRunner(services, workers=1, max_attempts=max_attempts, job=dies_on_request)
     runner.start()
     try:
         yield runner
     finally:
         runner.shutdown()
+        services.close()
 
 
 def queued(engine: Engine, runner: InProcessRunner, *store_ids: str) -> str:

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
 from storemon.data.schema import reports as reports_table
-from storemon.jobs.report_job import recover, run_report_job_with
+from storemon.data.snapshot import reader_for
+from storemon.reports.job import recover, run_report
 
 
 def new_report(engine: Engine, params: ReportParams | None = None) -> ReportRecord:
@@ -38,8 +39,8 @@ def claimed(engine: Engine, report_id: str, times: int = 1) -> None:
 def test_a_job_completes_its_report_once(database_url: str, engine: Engine) -> None:
     record = new_report(engine)
 
-    assert run_report_job_with(engine, database_url, record.id) == "Complete"
-    assert run_report_job_with(engine, database_url, record.id) == "Complete"
+    assert run_report(engine, reader_for(database_url), record.id) == "Complete"
+    assert run_report(engine, reader_for(database_url), record.id) == "Complete"
 
     done = current(engine, record.id)
     assert done.attempts == 1
@@ -53,7 +54,7 @@ def test_a_job_leaves_a_report_someone_else_claimed_alone(
     record = new_report(engine)
     claimed(engine, record.id)
 
-    assert run_report_job_with(engine, database_url, record.id) == "Running"
+    assert run_report(engine, reader_for(database_url), record.id) == "Running"
     assert current(engine, record.id).attempts == 1
 
 
@@ -68,7 +69,7 @@ def test_a_report_deleted_while_it_runs_stores_nothing(engine: Engine) -> None:
 
 
 def test_a_job_for_a_missing_report_does_nothing(database_url: str, engine: Engine) -> None:
-    assert run_report_job_with(engine, database_url, "0" * 32) == "Missing"
+    assert run_report(engine, reader_for(database_url), "0" * 32) == "Missing"
 
 
 def test_recovery_queues_orphans_again_and_fails_those_out_of_attempts(engine: Engine) -> None:

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from storemon import __version__
-from storemon.api.container import Container, build_runner, make_server_engine
+from storemon.api.container import Container
 from storemon.api.errors import install_error_handlers
 from storemon.api.metrics import install_metrics
 from storemon.api.routes import groups as group_routes
@@ -22,10 +22,10 @@ from storemon.api.routes import ingest as ingest_routes
 from storemon.api.routes import ops as ops_routes
 from storemon.api.routes import reports as report_routes
 from storemon.api.routes import stores as store_routes
-from storemon.data.database import resolve_url
+from storemon.bootstrap import Services, bootstrap
 from storemon.data.migrate import migrate
-from storemon.jobs.report_job import recover
-from storemon.jobs.runner import ReportRunner
+from storemon.reports.job import recover
+from storemon.reports.runner import ReportRunner
 from storemon.settings import Settings
 from storemon.web import router as web_router
 
@@ -45,18 +45,29 @@ the header `X-API-Key`. Errors are JSON: `{"error": "..."}`.
 """
 
 
-def create_app(settings: Settings | None = None, runner: ReportRunner | None = None) -> FastAPI:
-    """The app; the database is migrated and the runner started on start-up."""
-    settings = settings or Settings()
+def create_app(
+    settings: Settings | None = None,
+    runner: ReportRunner | None = None,
+    services: Services | None = None,
+) -> FastAPI:
+    """The app; the database is migrated and the runner started on start-up.
+    ``services`` (from ``bootstrap(settings, server=True)``) are built here
+    when not given; ``runner`` is the one ``settings.runner`` names unless
+    given."""
+    if services is None:
+        from storemon.settings import load_settings
+
+        services = bootstrap(settings or load_settings(), server=True)
+    settings = services.settings
+    built = services
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        url = resolve_url(settings.database_url)
-        engine = make_server_engine(url)
+        engine = built.engine
         migrate(engine)
-        job_runner = runner or build_runner(settings, url, engine)
+        job_runner = runner or built.build_runner()
         job_runner.start()
-        app.state.container = Container(settings, url, engine, job_runner)
+        app.state.container = Container(built, job_runner)
         celery = settings.runner == "celery" and runner is None
         # In-process: the old pool died with the old process, so everything
         # unfinished is an orphan. Celery: only what a worker dropped.
@@ -77,7 +88,7 @@ def create_app(settings: Settings | None = None, runner: ReportRunner | None = N
             if reaper is not None:
                 reaper.cancel()
             job_runner.shutdown()
-            engine.dispose()
+            built.close()
 
     # /docs loads Swagger UI from files the package ships, served under
     # /static-offline-docs: no CDN, so it works offline. No ReDoc: its page

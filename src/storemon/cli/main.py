@@ -19,6 +19,7 @@ import typer
 from storemon.cli.errors import UserError, user_error_of
 
 if TYPE_CHECKING:
+    from storemon.bootstrap import Services
     from storemon.settings import Settings
 
 app = typer.Typer(
@@ -33,10 +34,14 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="SQLAlchemy database URL (default: $STOREMON_DATABASE_URL, else sqlite:///storemon.db).",
+        metavar="URL",
+        help="Database URL (default: $STOREMON_DATABASE_URL, else sqlite:///storemon.db).",
         show_default=False,
     ),
 ]
+
+#: The settings of this process, once read (``run`` needs STOREMON_DEBUG).
+_loaded: Settings | None = None
 
 
 class InterpolationChoice(StrEnum):
@@ -47,13 +52,37 @@ class InterpolationChoice(StrEnum):
 @app.callback()
 def main(ctx: typer.Context, db: DbOption = None) -> None:
     """Store uptime monitoring."""
-    ctx.obj = {"db": db}
+    global _loaded
+    from storemon.settings import load_settings
+
+    # Read once, here, for every command: STOREMON_* variables and .env.
+    ctx.obj = _loaded = load_settings(database_url=db)
 
 
-def _db(ctx: typer.Context, db: str | None) -> str:
-    from storemon.data.database import resolve_url
+def _settings(ctx: typer.Context, db: str | None = None, **overrides: Any) -> Settings:
+    """The process's settings, with a command's own options on top."""
+    settings: Settings = ctx.obj
+    changes = {"database_url": db, **overrides}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    return settings.model_copy(update=changes) if changes else settings
 
-    return resolve_url(db or (ctx.obj or {}).get("db"))
+
+def _services(ctx: typer.Context, db: str | None) -> Services:
+    from storemon.bootstrap import bootstrap
+
+    return bootstrap(_settings(ctx, db))
+
+
+def _existing(services: Services) -> Services:
+    """``services`` of a database that exists: a command that only reads
+    must not create one (a SQLite file would appear on first connect)."""
+    from storemon.data.database import NoDatabaseError
+
+    try:
+        services.require_database()
+    except NoDatabaseError as error:
+        raise UserError(f"{error} (storemon ingest or storemon migrate creates it)") from None
+    return services
 
 
 def _echo(message: str) -> None:
@@ -77,7 +106,6 @@ def ingest(
 ) -> None:
     """Load feeds into the database. Prints rows loaded and rejected per feed."""
     from storemon.cli.progress import progress_reporter
-    from storemon.data.database import make_engine
     from storemon.data.migrate import migrate
     from storemon.ingest.feeds import Feed
     from storemon.ingest.service import ingest_feed
@@ -98,9 +126,9 @@ def ingest(
     for _, path in chosen:
         if not path.is_file():
             raise UserError(f"no such file: {path}")
-    url = _db(ctx, db)
-    migrate(url)
-    engine = make_engine(url)
+    services = _services(ctx, db)
+    engine = services.engine
+    migrate(engine)
     failed = False
     try:
         for feed, path in chosen:
@@ -121,7 +149,7 @@ def ingest(
                 _echo(f"  … all {result.rejected}: storemon rejects {result.ingest_id}")
             failed = failed or (strict and result.rejected > 0)
     finally:
-        engine.dispose()
+        services.close()
     if failed:
         raise typer.Exit(code=1)
 
@@ -144,27 +172,28 @@ def report(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Write the uptime/downtime report CSV (SPEC section 5)."""
+    """Write the uptime/downtime report CSV: one row per store, sorted by store id."""
     from storemon.cli.progress import working
-    from storemon.data.database import SchemaNotCurrentError
+    from storemon.data.database import NoDatabaseError
+    from storemon.messages import plural
     from storemon.reports.csv_output import render_csv
     from storemon.reports.service import ReportRequest, build_report
 
-    url = _db(ctx, db)
     as_of_us = _parse_as_of(as_of) if as_of is not None else None
     request = ReportRequest(as_of_us, interpolation.value, tuple(store) if store else None)
+    services = _services(ctx, db)
     with working("computing the report"):
         try:
-            built = build_report(url, request)
-        except SchemaNotCurrentError:
-            # A new or older database: bring it up to date (an empty one
-            # gives an empty report), then read again.
-            from storemon.data.migrate import migrate as upgrade
-
-            upgrade(url)
-            built = build_report(url, request)
+            built = build_report(services.reader, request)
+        except NoDatabaseError as error:
+            raise UserError(f"{error} (storemon ingest creates it)") from None
         _write_atomically(out, render_csv(built.report))
-    _echo(f"{len(built.report)} stores -> {out}")
+    if built.unknown_store_ids:
+        unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
+        _echo(f"warning: the database has no store {unknown}")
+    if as_of_us is not None and (built.first_poll_us is None or as_of_us < built.first_poll_us):
+        _echo(f"warning: --as-of {as_of} is before every poll: the report is empty")
+    _echo(f"{plural(len(built.report), 'store')} -> {out}")
 
 
 @app.command()
@@ -177,15 +206,19 @@ def rejects(
     db: DbOption = None,
 ) -> None:
     """Show the rejected rows of one ingest: line, reason, raw text."""
-    from storemon.data.database import make_engine
-    from storemon.data.rejects import read_rejects
-
-    engine = make_engine(_db(ctx, db))
-    try:
-        rows = read_rejects(engine, ingest_id)
-    finally:
-        engine.dispose()
     import csv
+
+    from storemon.data.ingest_log import get_ingest
+    from storemon.data.rejects import list_rejects
+
+    services = _existing(_services(ctx, db))
+    try:
+        with services.engine.connect() as connection:
+            if get_ingest(connection, ingest_id) is None:
+                raise UserError(f"no ingest {ingest_id} in this database")
+            rows = list_rejects(connection, ingest_id)
+    finally:
+        services.close()
 
     target = out.open("w", newline="") if out else sys.stdout
     try:
@@ -218,19 +251,28 @@ def sample(
 @app.command()
 def migrate(ctx: typer.Context, db: DbOption = None) -> None:
     """Create or upgrade the database schema to this version."""
-    from storemon.data.database import redact
+    from storemon.data.database import shown
     from storemon.data.migrate import migrate as upgrade
 
-    url = _db(ctx, db)
-    upgrade(url)
-    typer.echo(f"schema up to date: {redact(url)}")
+    services = _services(ctx, db)
+    try:
+        upgrade(services.engine)
+    finally:
+        services.close()
+    typer.echo(f"schema up to date: {shown(services.url)}")
 
 
 HostOption = Annotated[
-    str | None, typer.Option(help="Address to listen on (default: $STOREMON_HOST, 127.0.0.1).")
+    str | None,
+    typer.Option(
+        metavar="ADDRESS", help="Address to listen on (default: $STOREMON_HOST, 127.0.0.1)."
+    ),
 ]
 PortOption = Annotated[
-    int | None, typer.Option(help="Port to listen on (default: $STOREMON_PORT, 8000).")
+    int | None,
+    typer.Option(
+        min=1, max=65535, metavar="PORT", help="Port to listen on (default: $STOREMON_PORT, 8000)."
+    ),
 ]
 
 
@@ -261,40 +303,29 @@ def demo(
     _serve(ctx, db, host, port, sample=True)
 
 
-def _settings(ctx: typer.Context, db: str | None, **overrides: Any) -> Settings:
-    """Settings from the environment, with the command line's values on top."""
-    from pydantic import ValidationError
-
-    from storemon.settings import Settings
-
-    given: dict[str, Any] = {"database_url": db or (ctx.obj or {}).get("db"), **overrides}
-    try:
-        return Settings(**{name: value for name, value in given.items() if value is not None})
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}" for problem in error.errors()
-        )
-        raise UserError(f"bad settings: {problems}") from None
-
-
 def _serve(
     ctx: typer.Context, db: str | None, host: str | None, port: int | None, sample: bool
 ) -> None:
     import uvicorn
 
     from storemon.api.app import create_app
-    from storemon.data.database import redact, resolve_url
+    from storemon.bootstrap import bootstrap
+    from storemon.data.database import shown
     from storemon.data.migrate import migrate as upgrade
 
     settings = _settings(ctx, db, host=host, port=port)
-    url = resolve_url(settings.database_url)
-    upgrade(url)
+    # Before anything changes the database: a server that cannot listen
+    # must not migrate it or requeue reports.
+    _check_port_free(settings.host, settings.port)
+    services = bootstrap(settings, server=True)
+    upgrade(services.engine)
     if sample:
-        _load_sample_if_empty(url)
-    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    typer.echo(f"storemon: serving http://{shown}:{settings.port}/ (database {redact(url)})")
+        _load_sample_if_empty(services)
+    where = f"[{settings.host}]" if ":" in settings.host else settings.host
+    database = shown(services.url)
+    typer.echo(f"storemon: serving http://{where}:{settings.port}/ (database {database})")
     uvicorn.run(
-        create_app(settings),
+        create_app(services=services),
         host=settings.host,
         port=settings.port,
         log_level="info",
@@ -302,32 +333,44 @@ def _serve(
     )
 
 
-def _load_sample_if_empty(url: str) -> None:
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by a previous run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UserError(
+                f"cannot listen on {host} port {port}: {error.strerror or error} "
+                "(choose another with --port or STOREMON_PORT)"
+            ) from None
+
+
+def _load_sample_if_empty(services: Services) -> None:
     import tempfile
 
-    from storemon.data.database import make_engine
     from storemon.data.stores import newest_poll_us
     from storemon.ingest.service import ingest_feed
     from storemon.sample_feeds import write_sample
 
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            if newest_poll_us(connection) is not None:
-                return
-        with tempfile.TemporaryDirectory(prefix="storemon-sample-") as folder:
-            _echo("storemon: the database has no polls; loading the sample data set…")
-            write_sample(folder)
-            for feed, name in (
-                ("timezones", "timezones.csv"),
-                ("hours", "menu_hours.csv"),
-                ("status", "store_status.csv"),
-            ):
-                path = Path(folder) / name
-                result = ingest_feed(engine, feed, path, source_name=f"sample/{name}")
-                _echo(f"  {feed}: {result.loaded} loaded, {result.rejected} rejected")
-    finally:
-        engine.dispose()
+    engine = services.engine
+    with engine.connect() as connection:
+        if newest_poll_us(connection) is not None:
+            return
+    with tempfile.TemporaryDirectory(prefix="storemon-sample-") as folder:
+        _echo("storemon: the database has no polls; loading the sample data set…")
+        write_sample(folder)
+        for feed, name in (
+            ("timezones", "timezones.csv"),
+            ("hours", "menu_hours.csv"),
+            ("status", "store_status.csv"),
+        ):
+            path = Path(folder) / name
+            result = ingest_feed(engine, feed, path, source_name=f"sample/{name}")
+            _echo(f"  {feed}: {result.loaded} loaded, {result.rejected} rejected")
 
 
 @app.command()
@@ -338,14 +381,14 @@ def worker(
     db: DbOption = None,
 ) -> None:
     """Run a Celery worker for report jobs (for STOREMON_RUNNER=celery)."""
-    from storemon.data.database import redact, resolve_url
+    from storemon.data.database import shown
     from storemon.jobs.celery_runner import celery_app
 
-    settings = _settings(ctx, db)
-    url = resolve_url(settings.database_url)
+    services = _services(ctx, db)
+    settings = services.settings
     broker = settings.celery_broker_url
-    _echo(f"storemon worker: broker {redact(broker)}, database {redact(url)}")
-    celery_app(broker, settings.celery_key_prefix, url).worker_main(
+    _echo(f"storemon worker: broker {shown(broker)}, database {shown(services.url)}")
+    celery_app(broker, settings.celery_key_prefix, services).worker_main(
         [
             "worker",
             f"--concurrency={concurrency}",
@@ -375,17 +418,17 @@ def prune_reports(
     from datetime import timedelta
 
     from storemon.data import reports
-    from storemon.data.database import make_engine, resolve_url
+    from storemon.messages import plural
 
-    settings = _settings(ctx, db)
+    services = _existing(_services(ctx, db))
+    settings = services.settings
     days = settings.report_retention_days if older_than_days is None else older_than_days
-    engine = make_engine(resolve_url(settings.database_url))
     try:
-        with engine.begin() as connection:
+        with services.engine.begin() as connection:
             deleted = reports.prune(connection, timedelta(days=days))
     finally:
-        engine.dispose()
-    typer.echo(f"{deleted} reports deleted (finished more than {days:g} days ago)")
+        services.close()
+    typer.echo(f"{plural(deleted, 'report')} deleted (finished more than {days:g} days ago)")
 
 
 def _parse_as_of(text: str) -> int:
@@ -421,7 +464,7 @@ def run() -> None:
         _echo("error: interrupted")
         sys.exit(130)
     except Exception as error:
-        if os.environ.get("STOREMON_DEBUG"):
+        if _loaded is not None and _loaded.debug:
             raise
         _echo(f"error: {user_error_of(error)}")
         sys.exit(1)

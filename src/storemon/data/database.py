@@ -1,27 +1,26 @@
-"""Where the database is and how to open it.
-
-SQLAlchemy is imported inside :func:`make_engine` only: the report's read path
-resolves the URL here but reads through ADBC, and importing SQLAlchemy would
-cost it a fifth of its time budget.
-"""
+"""Where the database is and how to open it: URLs are parsed and shown (the
+password hidden) by SQLAlchemy's ``make_url``."""
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Engine, make_url
 
-ENV_VAR = "STOREMON_DATABASE_URL"
+from storemon.messages import first_line
+
 DEFAULT_URL = "sqlite:///storemon.db"
 
-_SCHEMES = {
+#: Bare server URLs get the drivers this project ships.
+_DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
     "mysql": "mysql+pymysql",
     "mariadb": "mysql+pymysql",
 }
+_BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
 
 #: How long a SQLite writer waits for another writer's lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,63 +34,70 @@ class SchemaNotCurrentError(DatabaseError):
     """The database has not been migrated to this version's schema."""
 
 
-def resolve_url(explicit: str | None = None) -> str:
-    """The database URL: ``explicit`` if given, else ``$STOREMON_DATABASE_URL``,
-    else a SQLite file ``storemon.db`` in the working directory. Bare
-    ``postgresql://`` and ``mysql://`` URLs get the drivers this project ships.
+class NoDatabaseError(SchemaNotCurrentError):
+    """A SQLite file that does not exist: nobody has created the database yet."""
 
-    >>> resolve_url("postgres://u@db/x")
+
+def parse_url(text: str | URL) -> URL:
+    """The database URL ``text`` names, with the project's drivers for bare
+    ``postgresql://`` and ``mysql://`` URLs; a :class:`DatabaseError` when it
+    is not a URL of a supported database.
+
+    >>> parse_url("postgres://u@db/x").render_as_string()
     'postgresql+psycopg://u@db/x'
     """
-    url = (explicit or os.environ.get(ENV_VAR) or DEFAULT_URL).strip()
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise DatabaseError(f"not a database URL: {url!r} (expected e.g. sqlite:///storemon.db)")
-    return f"{_SCHEMES.get(scheme.lower(), scheme)}://{rest}"
+    try:
+        url = text if isinstance(text, URL) else make_url(text.strip())
+    except exc.ArgumentError:
+        raise DatabaseError(
+            f"not a database URL: {str(text)!r} (expected e.g. {DEFAULT_URL})"
+        ) from None
+    if url.drivername in _DRIVERS:
+        url = url.set(drivername=_DRIVERS[url.drivername])
+    backend_of(url)
+    return url
 
 
-def backend_of(url: str) -> str:
-    """``sqlite``, ``postgresql`` or ``mysql`` for a resolved URL."""
-    scheme = url.partition("://")[0].partition("+")[0].lower()
-    if scheme in ("sqlite", "postgresql", "mysql"):
-        return scheme
-    if scheme == "mariadb":
-        return "mysql"
-    raise DatabaseError(
-        f"unsupported database {scheme!r}: use a sqlite://, postgresql:// or mysql:// URL"
-    )
+def backend_of(url: URL) -> str:
+    """``sqlite``, ``postgresql`` or ``mysql``."""
+    backend = _BACKENDS.get(url.get_backend_name())
+    if backend is None:
+        raise DatabaseError(
+            f"unsupported database {url.get_backend_name()!r}: "
+            "use a sqlite://, postgresql:// or mysql:// URL"
+        )
+    return backend
 
 
-def redact(url: str) -> str:
+def shown(url: URL | str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
-    scheme, sep, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":***"
-    return f"{scheme}{sep}{userinfo}{at}{host}{slash}{path}"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "(not a URL)"
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (resolved with :func:`resolve_url`), checked by
-    opening one connection so a bad URL or an unreachable server fails here
-    with a :class:`DatabaseError`."""
-    import sqlalchemy as sa
-    from sqlalchemy import event, exc
+def sqlite_file(url: URL) -> str:
+    """The file of a ``sqlite:///path`` URL (relative to the working directory;
+    ``sqlite:////abs/path`` for an absolute one)."""
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        raise DatabaseError(
+            f"{shown(url)!r} is not a SQLite file URL (sqlite:///path/to/file.db)"
+        )
+    return url.database
 
-    url = resolve_url(url)
+
+def make_engine(url: URL | str, **kwargs: Any) -> Engine:
+    """An engine for ``url``, checked by opening one connection so a bad URL
+    or an unreachable server fails here with a :class:`DatabaseError`."""
+    url = parse_url(url)
     backend = backend_of(url)
-    if backend == "sqlite":
-        # Connections stay open only while in use, so the report's ADBC
-        # reads in this process seldom have to yield (see sqlite_access).
-        kwargs.setdefault("poolclass", sa.NullPool)
     try:
         engine = sa.create_engine(url, **kwargs)
     except (exc.ArgumentError, ImportError, ValueError) as error:
-        raise DatabaseError(f"bad database URL {redact(url)}: {error}") from None
+        raise DatabaseError(f"bad database URL {shown(url)}: {error}") from None
 
     if backend == "sqlite":
-        event.listen(engine, "do_connect", _sqlite_connect)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
     elif backend == "mysql":
@@ -103,30 +109,9 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     except exc.DBAPIError as error:
         engine.dispose()
         raise DatabaseError(
-            f"cannot open database {redact(url)}: {first_line(error.orig)}"
+            f"cannot open database {shown(url)}: {first_line(error.orig)}"
         ) from None
     return engine
-
-
-def first_line(error: BaseException | None) -> str:
-    text = str(error).strip() if error is not None else ""
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _sqlite_connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-    from storemon.data import sqlite_access
-
-    path = cargs[0] if cargs else cparams.get("database", "")
-    if not path or path == ":memory:" or cparams.get("uri"):
-        return None  # SQLAlchemy connects as usual
-    cparams["factory"] = sqlite_access.TrackedConnection
-
-    def connect() -> Any:
-        connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
-        connection.tracked_path = path
-        return connection
-
-    return sqlite_access.open_with_sqlite3(path, connect)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

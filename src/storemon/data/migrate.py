@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storemon.data.database import DatabaseError, first_line, make_engine, redact, resolve_url
+from storemon.data.database import DatabaseError, make_engine, shown
+from storemon.messages import first_line
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
 
 #: The newest revision in ``migrations/versions``; a test keeps them in step.
 HEAD_REVISION = "special_hours_and_groups"
@@ -26,9 +27,9 @@ def alembic_config() -> Config:
     return config
 
 
-def migrate(target: str | Engine | None = None) -> None:
-    """Upgrade the database (a URL, resolved as usual, or an engine) to the
-    newest schema. Running it on an up-to-date database does nothing."""
+def migrate(target: str | URL | Engine) -> None:
+    """Upgrade the database (a URL or an engine) to the newest schema.
+    Running it on an up-to-date database does nothing."""
     from sqlalchemy import exc
     from sqlalchemy.engine import Engine
 
@@ -39,7 +40,7 @@ def migrate(target: str | Engine | None = None) -> None:
             connection.commit()
     except exc.DBAPIError as error:
         raise DatabaseError(
-            f"cannot migrate database {redact(str(engine.url))}: {first_line(error.orig)}"
+            f"cannot migrate database {shown(engine.url)}: {first_line(error.orig)}"
         ) from None
     finally:
         if engine is not target:
@@ -57,12 +58,3 @@ def upgrade(connection: Connection, revision: str = "head", *, downgrade: bool =
         command.downgrade(config, revision)
     else:
         command.upgrade(config, revision)
-
-
-def schema_is_current(url: str | None = None) -> bool:
-    """True when the database is at :data:`HEAD_REVISION`. Cheap: one query
-    through the report's light read path, no SQLAlchemy or Alembic import.
-    A database that does not exist yet is not current."""
-    from storemon.data.snapshot import read_revision
-
-    return read_revision(resolve_url(url)) == HEAD_REVISION

@@ -1,41 +1,59 @@
 """Read everything the report needs from one consistent database state.
 
-This is the report's hot path, so it stays light: SQLite and PostgreSQL are
-read through ADBC's low-level API straight into Arrow (no SQLAlchemy import, a
-minimal URL parse), MySQL through PyMySQL. All queries of one read run in one
-transaction, so an ingest committing meanwhile is seen entirely or not at all:
-SQLite (WAL) keeps the snapshot of the transaction's first read, PostgreSQL
-runs it REPEATABLE READ, MySQL starts it WITH CONSISTENT SNAPSHOT.
+A :class:`SnapshotReader` per backend, built once per process (see
+``storemon.bootstrap``) from the database URL. All queries of one read run in
+one transaction, so an ingest committing meanwhile is seen entirely or not at
+all: SQLite (WAL) keeps the snapshot of the transaction's first read,
+PostgreSQL runs it REPEATABLE READ, MySQL starts it WITH CONSISTENT SNAPSHOT.
+
+Each backend reads the big tables the way it delivers them fastest:
+PostgreSQL through ADBC straight into Arrow; SQLite through Python's
+``sqlite3``, the library every other connection of the process uses (a second
+copy of SQLite in one process must never open the same file: POSIX locks
+belong to the process, and each copy would drop the other's), with each
+store's polls packed into one text value that Arrow parses; MySQL through
+PyMySQL, with the server writing the rows as CSV text.
+
+What is read is decided in one place, :meth:`SnapshotReader.read_snapshot`:
+the SQL conditions it passes to the backend's ``polls`` and ``hours``. A read
+narrowed to a time range would change that method and those conditions only.
 """
 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from storemon.data.database import (
     SQLITE_BUSY_TIMEOUT_MS,
     DatabaseError,
+    NoDatabaseError,
     SchemaNotCurrentError,
     backend_of,
-    first_line,
-    redact,
-    resolve_url,
+    parse_url,
+    shown,
+    sqlite_file,
 )
 from storemon.data.migrate import HEAD_REVISION
 from storemon.engine.model import Hours, Polls, Snapshot, Stores
+from storemon.messages import first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from sqlalchemy.engine import URL
 
 #: Up to this many stores, a filtered read asks the database for their polls
 #: only; past it, reading every poll and filtering in memory is cheaper.
 STORE_FILTER_IN_SQL = 1000
+
+POLL_COLUMNS = ("store_key", "ts_us", "active")
+HOUR_COLUMNS = ("store_key", "day", "start_s", "end_s")
 
 
 @dataclass(frozen=True)
@@ -47,193 +65,121 @@ class DatasetState:
     newest_poll_us: int | None
 
 
-def read_snapshot(
-    url: str | None = None, store_ids: Sequence[str] | None = None
-) -> tuple[Snapshot, DatasetState]:
-    """Stores, polls and business hours as engine arrays, with the dataset
-    state they belong to, all read in one transaction.
+class NoSuchTable(Exception):
+    """The query named a table the database does not have (no schema yet)."""
 
-    ``store_ids`` narrows the read to those stores (unknown ids are ignored).
-    Raises :class:`SchemaNotCurrentError` when the database is not at the
-    schema this code expects, :class:`DatabaseError` when it cannot be read.
-    """
-    url = resolve_url(url)
-    with _read_transaction(url) as read:
-        revision = _revision(read)
-        if revision != HEAD_REVISION:
-            found = "has no storemon schema" if revision is None else f"is at {revision!r}"
-            raise SchemaNotCurrentError(
-                f"database {redact(url)} {found}, this storemon needs schema "
-                f"{HEAD_REVISION!r}: migrate it first"
+
+class Transaction(ABC):
+    """Queries inside one read-only transaction of one backend."""
+
+    @abstractmethod
+    def query(self, sql: str) -> pa.Table:
+        """A small result (stores, state, revision) as an Arrow table."""
+
+    def integers(self, table: str, columns: Sequence[str], where: str) -> list[np.ndarray]:
+        """An all-integer table (polls, business hours) as one array per column."""
+        result = self.query(f"select {', '.join(columns)} from {table}{where}")
+        return [int_column(result, name) for name in columns]
+
+    def polls(self, where: str) -> list[np.ndarray]:
+        """Store keys, timestamps and active flags of the polls ``where`` selects."""
+        return self.integers("polls", POLL_COLUMNS, where)
+
+
+class SnapshotReader(ABC):
+    """Reads snapshots of one database."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """One read-only transaction; every query in it sees the same state."""
+
+    def read_snapshot(
+        self, store_ids: Sequence[str] | None = None
+    ) -> tuple[Snapshot, DatasetState]:
+        """Stores, polls and business hours as engine arrays, with the dataset
+        state they belong to, all read in one transaction.
+
+        ``store_ids`` narrows the read to those stores (unknown ids are
+        ignored). Raises :class:`SchemaNotCurrentError` when the database is
+        not at the schema this code expects, :class:`DatabaseError` when it
+        cannot be read.
+        """
+        with self.transaction() as read:
+            revision = _revision(read)
+            if revision != HEAD_REVISION:
+                found = "has no storemon schema" if revision is None else f"is at {revision!r}"
+                raise SchemaNotCurrentError(
+                    f"database {shown(self.url)} {found}, this storemon needs schema "
+                    f"{HEAD_REVISION!r}: migrate it first"
+                )
+            state = read.query("select version, newest_poll_us from dataset_state where id = 1")
+            # coalesce: a column that starts with a run of NULLs must still be text.
+            stores = read.query(
+                "select store_key, store_id, coalesce(timezone, '') as timezone from stores"
             )
-        state = read("select version, newest_poll_us from dataset_state where id = 1")
-        # coalesce: ADBC's SQLite driver infers a column's type from its first
-        # rows and fails on a text value after a run of NULLs.
-        stores = read("select store_key, store_id, coalesce(timezone, '') as timezone from stores")
-        keys = _int_column(stores, "store_key")
-        ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
-        zones = np.asarray(stores.column("timezone").to_pylist(), dtype=object)
-        zones[zones == ""] = None
+            keys = int_column(stores, "store_key")
+            ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
+            zones = np.asarray(stores.column("timezone").to_pylist(), dtype=object)
+            zones[zones == ""] = None
 
-        where = ""
-        wanted: np.ndarray | None = None
-        if store_ids is not None:
-            keep = np.isin(ids, np.asarray(list(store_ids), dtype=object))
-            keys, ids, zones = keys[keep], ids[keep], zones[keep]
-            wanted = keys
-            if len(keys) <= STORE_FILTER_IN_SQL:
-                # Integers read from the database: safe to inline.
-                where = f" where store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
-        polls = _read_integers(read, "polls", ("store_key", "ts_us", "active"), where)
-        hours = _read_integers(
-            read, "business_hours", ("store_key", "day", "start_s", "end_s"), where
+            where = ""
+            wanted: np.ndarray | None = None
+            if store_ids is not None:
+                keep = np.isin(ids, np.asarray(list(store_ids), dtype=object))
+                keys, ids, zones = keys[keep], ids[keep], zones[keep]
+                wanted = keys
+                if len(keys) <= STORE_FILTER_IN_SQL:
+                    # Integers read from the database: safe to inline.
+                    where = f" where store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
+            poll_keys, poll_ts, active = read.polls(where)
+            hour_cols = read.integers("business_hours", HOUR_COLUMNS, where)
+
+        if wanted is not None and where == "":
+            mask = np.isin(poll_keys, wanted)
+            poll_keys, poll_ts, active = poll_keys[mask], poll_ts[mask], active[mask]
+            mask = np.isin(hour_cols[0], wanted)
+            hour_cols = [column[mask] for column in hour_cols]
+
+        snapshot = Snapshot(
+            stores=Stores.build(keys, ids, zones),
+            polls=Polls.build(poll_keys, poll_ts, active.astype(np.bool_, copy=False)),
+            hours=Hours.build(*hour_cols),
         )
+        version, newest = (state.column(name)[0].as_py() for name in ("version", "newest_poll_us"))
+        return snapshot, DatasetState(int(version), None if newest is None else int(newest))
 
-    poll_keys = _int_column(polls, "store_key")
-    poll_ts = _int_column(polls, "ts_us")
-    active = _bool_column(polls, "active")
-    hour_cols = [_int_column(hours, name) for name in ("store_key", "day", "start_s", "end_s")]
-    if wanted is not None and where == "":
-        mask = np.isin(poll_keys, wanted)
-        poll_keys, poll_ts, active = poll_keys[mask], poll_ts[mask], active[mask]
-        mask = np.isin(hour_cols[0], wanted)
-        hour_cols = [column[mask] for column in hour_cols]
-
-    snapshot = Snapshot(
-        stores=Stores.build(keys, ids, zones),
-        polls=Polls.build(poll_keys, poll_ts, active),
-        hours=Hours.build(*hour_cols),
-    )
-    version, newest = (state.column(name)[0].as_py() for name in ("version", "newest_poll_us"))
-    return snapshot, DatasetState(int(version), None if newest is None else int(newest))
+    def revision(self) -> str | None:
+        """The schema revision the database is at; None for a database
+        without the storemon schema (or, for SQLite, a file that does not
+        exist)."""
+        try:
+            with self.transaction() as read:
+                return _revision(read)
+        except NoDatabaseError:
+            return None
 
 
-def read_revision(url: str) -> str | None:
-    """The schema revision the database is at; None for a database without
-    the storemon schema (or, for SQLite, a file that does not exist)."""
-    if backend_of(url) == "sqlite" and not os.path.exists(sqlite_path(url)):
-        return None
-    with _read_transaction(url) as read:
-        return _revision(read)
+def reader_for(url: URL | str) -> SnapshotReader:
+    """The reader for ``url``'s backend."""
+    url = parse_url(url)
+    backend = backend_of(url)
+    if backend == "sqlite":
+        return SQLiteReader(url)
+    if backend == "postgresql":
+        return PostgreSQLReader(url)
+    return MySQLReader(url)
 
 
-class _Query(Protocol):
-    def __call__(self, sql: str) -> pa.Table: ...
-
-
-def _read_integers(read: _Query, table: str, columns: Sequence[str], where: str) -> pa.Table:
-    """An all-integer table (polls, business hours), the way the backend
-    delivers it fastest."""
-    if isinstance(read, _MySQLQuery):
-        return read.integers(table, columns, where)
-    return read(f"select {', '.join(columns)} from {table}{where}")
-
-
-def _revision(read: _Query) -> str | None:
+def _revision(read: Transaction) -> str | None:
     try:
-        table = read("select version_num from alembic_version")
-    except _NoSuchTable:
+        table = read.query("select version_num from alembic_version")
+    except NoSuchTable:
         return None
     values = table.column("version_num").to_pylist()
     return str(values[0]) if values else None
-
-
-class _NoSuchTable(Exception):
-    pass
-
-
-@contextmanager
-def _read_transaction(url: str) -> Iterator[_Query]:
-    backend = backend_of(url)
-    if backend == "mysql":
-        with _mysql_transaction(url) as read:
-            yield read
-    elif backend == "postgresql":
-        with _adbc_transaction(url, libpq_uri(url)) as read:
-            yield read
-    else:
-        path = sqlite_path(url)
-        if not os.path.exists(path):
-            # Not a wrong URL: a database nobody has created yet.
-            raise SchemaNotCurrentError(
-                f"database file {path} does not exist yet: migrate it first"
-            )
-        from storemon.data.sqlite_access import read_turn
-
-        with read_turn(path) as use_adbc:
-            if use_adbc:
-                # Read-only: a report never writes, nor creates a file.
-                with _adbc_transaction(url, f"{_file_uri(path)}?mode=ro") as read:
-                    yield read
-            else:
-                with _sqlite3_transaction(url, path) as read:
-                    yield read
-
-
-def _file_uri(path: str) -> str:
-    from urllib.parse import quote
-
-    return "file:" + quote(os.path.abspath(path))
-
-
-@contextmanager
-def _adbc_transaction(url: str, target: str) -> Iterator[_Query]:
-    """One ADBC connection, autocommit off: every statement in it reads the
-    same state."""
-    import adbc_driver_manager as dm
-    import pyarrow as pa
-
-    backend = backend_of(url)
-    driver: Any
-    if backend == "sqlite":
-        import adbc_driver_sqlite
-
-        driver = adbc_driver_sqlite
-    else:
-        import adbc_driver_postgresql
-
-        driver = adbc_driver_postgresql
-
-    try:
-        database = driver.connect(target)
-        connection = dm.AdbcConnection(database)
-    except dm.Error as error:
-        raise DatabaseError(f"cannot open database {redact(url)}: {first_line(error)}") from None
-    try:
-        connection.set_options(**{"adbc.connection.autocommit": "false"})
-
-        def run(sql: str) -> pa.Table:
-            statement = dm.AdbcStatement(connection)
-            try:
-                statement.set_sql_query(sql)
-                stream, _ = statement.execute_query()
-                return pa.RecordBatchReader._import_from_c(stream.address).read_all()
-            except dm.ProgrammingError as error:
-                if _is_missing_table(error):
-                    raise _NoSuchTable() from None
-                raise DatabaseError(f"cannot read {redact(url)}: {first_line(error)}") from None
-            except dm.Error as error:
-                raise DatabaseError(f"cannot read {redact(url)}: {first_line(error)}") from None
-            finally:
-                statement.close()
-
-        if backend == "postgresql":
-            statement = dm.AdbcStatement(connection)
-            try:
-                statement.set_sql_query("set transaction isolation level repeatable read")
-                statement.execute_update()
-            finally:
-                statement.close()
-        else:
-            # Wait, as our other connections do, rather than fail at once when
-            # a writer briefly holds the file (e.g. the checkpoint that runs
-            # when another process closes the last connection).
-            run(f"pragma busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        yield run
-        connection.rollback()
-    finally:
-        connection.close()
-        database.close()
 
 
 def _is_missing_table(error: Exception) -> bool:
@@ -241,46 +187,168 @@ def _is_missing_table(error: Exception) -> bool:
     return "no such table" in text or "does not exist" in text
 
 
-@contextmanager
-def _sqlite3_transaction(url: str, path: str) -> Iterator[_Query]:
-    """The slower SQLite read, through Python's ``sqlite3`` (see
-    :mod:`storemon.data.sqlite_access` for when it is used)."""
-    import sqlite3
-
-    from storemon.data.database import SQLITE_BUSY_TIMEOUT_MS
-
-    try:
-        connection = sqlite3.connect(f"{_file_uri(path)}?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error as error:
-        raise DatabaseError(f"cannot open database {url}: {error}") from None
-    try:
-        connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        connection.execute("BEGIN")
-
-        def run(sql: str) -> pa.Table:
-            try:
-                cursor = connection.execute(sql)
-                rows = cursor.fetchall()
-            except sqlite3.OperationalError as error:
-                if _is_missing_table(error):
-                    raise _NoSuchTable() from None
-                raise DatabaseError(f"cannot read {url}: {error}") from None
-            names = [column[0] for column in cursor.description]
-            return _rows_to_table(names, rows)
-
-        yield run
-    finally:
-        connection.close()
-
-
-def _rows_to_table(names: list[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
+def rows_to_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
     import pyarrow as pa
 
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pa.table({name: pa.array(column) for name, column in zip(names, columns, strict=True)})
 
 
-class _MySQLQuery:
+def int_column(table: pa.Table, name: str) -> np.ndarray:
+    column = table.column(name)
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if array.null_count:
+        raise DatabaseError(f"unexpected NULL in column {name}")
+    # Zero-copy for int64 columns; narrower integers are widened by the engine.
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+def _parse_integers(text: bytes, columns: Sequence[str]) -> pa.Table:
+    """Comma-separated integer rows, one per line, parsed by Arrow."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    return pa_csv.read_csv(
+        pa.py_buffer(text),
+        read_options=pa_csv.ReadOptions(column_names=list(columns)),
+        convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.int64())),
+    )
+
+
+# SQLite ---------------------------------------------------------------------
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, connection: Any, url: URL) -> None:
+        self._connection = connection
+        self._url = url
+
+    def _rows(self, sql: str) -> tuple[list[str], list[Any]]:
+        import sqlite3
+
+        try:
+            cursor = self._connection.execute(sql)
+            rows = cursor.fetchall()
+        except sqlite3.OperationalError as error:
+            if _is_missing_table(error):
+                raise NoSuchTable() from None
+            raise DatabaseError(f"cannot read {shown(self._url)}: {first_line(error)}") from None
+        return [column[0] for column in cursor.description], rows
+
+    def query(self, sql: str) -> pa.Table:
+        return rows_to_table(*self._rows(sql))
+
+    def polls(self, where: str) -> list[np.ndarray]:
+        """``sqlite3`` makes a Python object of every value, which for millions
+        of polls costs more than the rest of the report. So SQLite packs each
+        store's polls into one text value (``ts_us * 2 + active`` per line)
+        and Arrow parses them all at once."""
+        _, rows = self._rows(
+            "select store_key, count(*), group_concat(ts_us * 2 + active, char(10)) "
+            f"from polls{where} group by store_key"
+        )
+        if not rows:
+            return [np.zeros(0, np.int64) for _ in POLL_COLUMNS]
+        keys = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+        counts = np.fromiter((row[1] for row in rows), np.int64, len(rows))
+        text = "\n".join([row[2] for row in rows]).encode()
+        packed = int_column(_parse_integers(text, ("packed",)), "packed")
+        if len(packed) != counts.sum():
+            raise DatabaseError(f"cannot read {shown(self._url)}: polls read incompletely")
+        # An arithmetic shift: right for timestamps before 1970 too.
+        return [np.repeat(keys, counts), packed >> 1, packed & 1]
+
+
+class SQLiteReader(SnapshotReader):
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        import sqlite3
+        from urllib.parse import quote
+
+        path = sqlite_file(self.url)
+        if not os.path.exists(path):
+            # Not a wrong URL: a database nobody has created yet.
+            raise NoDatabaseError(f"database file {path} does not exist yet: migrate it first")
+        # Read-only: a report never writes, nor creates a file.
+        target = f"file:{quote(os.path.abspath(path))}?mode=ro"
+        try:
+            connection = sqlite3.connect(target, uri=True, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot open database {shown(self.url)}: {error}") from None
+        try:
+            # Wait, as the other connections do, rather than fail at once while
+            # a writer briefly holds the file (a checkpoint, say).
+            connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            connection.execute("BEGIN")
+            yield _SQLiteTransaction(connection, self.url)
+        finally:
+            connection.close()
+
+
+# PostgreSQL -----------------------------------------------------------------
+
+
+class _ADBCTransaction(Transaction):
+    def __init__(self, connection: Any, url: URL) -> None:
+        self._connection = connection
+        self._url = url
+
+    def query(self, sql: str) -> pa.Table:
+        import adbc_driver_manager as dm
+        import pyarrow as pa
+
+        statement = dm.AdbcStatement(self._connection)
+        try:
+            statement.set_sql_query(sql)
+            stream, _ = statement.execute_query()
+            return pa.RecordBatchReader._import_from_c(stream.address).read_all()
+        except dm.ProgrammingError as error:
+            if _is_missing_table(error):
+                raise NoSuchTable() from None
+            raise DatabaseError(f"cannot read {shown(self._url)}: {first_line(error)}") from None
+        except dm.Error as error:
+            raise DatabaseError(f"cannot read {shown(self._url)}: {first_line(error)}") from None
+        finally:
+            statement.close()
+
+
+class PostgreSQLReader(SnapshotReader):
+    """Reads through ADBC's low-level API: rows arrive as Arrow columns."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        import adbc_driver_manager as dm
+        import adbc_driver_postgresql
+
+        # libpq reads the URL with the same percent-encoding as SQLAlchemy.
+        target = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            database = adbc_driver_postgresql.connect(target)
+            connection = dm.AdbcConnection(database)
+        except dm.Error as error:
+            raise DatabaseError(
+                f"cannot open database {shown(self.url)}: {first_line(error)}"
+            ) from None
+        try:
+            # Autocommit off: every statement runs in one transaction.
+            connection.set_options(**{"adbc.connection.autocommit": "false"})
+            statement = dm.AdbcStatement(connection)
+            try:
+                statement.set_sql_query("set transaction isolation level repeatable read")
+                statement.execute_update()
+            finally:
+                statement.close()
+            yield _ADBCTransaction(connection, self.url)
+            connection.rollback()
+        finally:
+            connection.close()
+            database.close()
+
+
+# MySQL / MariaDB ------------------------------------------------------------
+
+
+class _MySQLTransaction(Transaction):
     """Queries on one PyMySQL connection inside one consistent snapshot."""
 
     #: Store keys per row of a grouped integer read (see :meth:`integers`).
@@ -288,7 +356,7 @@ class _MySQLQuery:
     #: Longest text of one group (the server also caps it at max_allowed_packet).
     GROUP_TEXT_LIMIT = 1 << 30
 
-    def __init__(self, raw: Any, url: str) -> None:
+    def __init__(self, raw: Any, url: URL) -> None:
         self._raw = raw
         self._url = url
 
@@ -303,22 +371,21 @@ class _MySQLQuery:
             return names, cursor.fetchall()
         except pymysql.err.ProgrammingError as error:
             if error.args and error.args[0] == 1146:  # ER_NO_SUCH_TABLE
-                raise _NoSuchTable() from None
-            raise DatabaseError(f"cannot read {redact(self._url)}: {error}") from None
+                raise NoSuchTable() from None
+            raise DatabaseError(f"cannot read {shown(self._url)}: {error}") from None
         finally:
             cursor.close()
 
-    def __call__(self, sql: str) -> pa.Table:
-        return _rows_to_table(*self._fetch(sql))
+    def query(self, sql: str) -> pa.Table:
+        return rows_to_table(*self._fetch(sql))
 
-    def integers(self, table: str, columns: Sequence[str], where: str) -> pa.Table:
+    def integers(self, table: str, columns: Sequence[str], where: str) -> list[np.ndarray]:
         """PyMySQL decodes every value in Python, seconds for millions of
         polls. Here the server writes the rows as CSV text, a few hundred
         stores per result row, and Arrow parses it. A group cut short (by
         ``group_concat_max_len`` or ``max_allowed_packet``) shows in the row
         count, and then the plain query runs instead."""
         import pyarrow as pa
-        import pyarrow.csv as pa_csv
 
         listed = ", ".join(columns)
         group = f"{columns[0]} div {self.STORES_PER_GROUP}"
@@ -328,67 +395,31 @@ class _MySQLQuery:
             f"separator '\\n') from {table}{where} group by {group} order by {group}"
         )
         expected = sum(int(row[0]) for row in rows)
-        text = b"\n".join(row[1] if isinstance(row[1], bytes) else row[1].encode() for row in rows)
         if expected == 0:
-            return pa.table({name: pa.array([], pa.int64()) for name in columns})
+            return [np.zeros(0, np.int64) for _ in columns]
+        text = b"\n".join(row[1] if isinstance(row[1], bytes) else row[1].encode() for row in rows)
         try:
-            frame = pa_csv.read_csv(
-                pa.py_buffer(text),
-                read_options=pa_csv.ReadOptions(column_names=list(columns)),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(columns, pa.int64())
-                ),
-            )
+            frame = _parse_integers(text, columns)
         except pa.ArrowInvalid:  # a row cut in the middle
             frame = None
         if frame is None or frame.num_rows != expected:
-            return self(f"select {listed} from {table}{where}")
-        return frame
+            return super().integers(table, columns, where)
+        return [int_column(frame, name) for name in columns]
 
 
-@contextmanager
-def _mysql_transaction(url: str) -> Iterator[_Query]:
-    from storemon.data.database import make_engine
+class MySQLReader(SnapshotReader):
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        from storemon.data.database import make_engine
 
-    engine = make_engine(url)
-    try:
-        raw = engine.raw_connection()
+        engine = make_engine(self.url)
         try:
-            raw.cursor().execute("start transaction with consistent snapshot, read only")
-            yield _MySQLQuery(raw, url)
-            raw.rollback()
+            raw = engine.raw_connection()
+            try:
+                raw.cursor().execute("start transaction with consistent snapshot, read only")
+                yield _MySQLTransaction(raw, self.url)
+                raw.rollback()
+            finally:
+                raw.close()
         finally:
-            raw.close()
-    finally:
-        engine.dispose()
-
-
-def sqlite_path(url: str) -> str:
-    """The file of a ``sqlite:///path`` URL (relative to the working directory;
-    ``sqlite:////abs/path`` for an absolute one)."""
-    rest = url.partition("://")[2].partition("?")[0]
-    if not rest.startswith("/") or rest in ("/", "/:memory:"):
-        raise DatabaseError(f"{url!r} is not a SQLite file URL (sqlite:///path/to/file.db)")
-    return rest[1:]
-
-
-def libpq_uri(url: str) -> str:
-    """A SQLAlchemy PostgreSQL URL as the ``postgresql://`` URI libpq reads
-    (both percent-encode the same way)."""
-    return "postgresql://" + url.partition("://")[2]
-
-
-def _int_column(table: pa.Table, name: str) -> np.ndarray:
-    column = table.column(name)
-    if column.num_chunks == 1:
-        array = column.chunk(0)
-    else:
-        array = column.combine_chunks()
-    if array.null_count:
-        raise DatabaseError(f"unexpected NULL in column {name}")
-    # Zero-copy for int64 columns; narrower integers are widened by the engine.
-    return np.asarray(array.to_numpy(zero_copy_only=False))
-
-
-def _bool_column(table: pa.Table, name: str) -> np.ndarray:
-    return _int_column(table, name).astype(np.bool_, copy=False)
+            engine.dispose()

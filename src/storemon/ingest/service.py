@@ -28,11 +28,12 @@ import polars as pl
 from sqlalchemy.engine import Connection, Engine
 
 from storemon.data import dataset, groups, ingest_log, special_hours
-from storemon.data.database import SQLITE_BEGIN, first_line
+from storemon.data.database import SQLITE_BEGIN
 from storemon.data.rejects import record_rejects
 from storemon.ingest.feeds import Feed
 from storemon.ingest.parse import ParsedChunk, parse_feed
 from storemon.ingest.reader import Source
+from storemon.messages import first_line
 
 #: How many rejects an :class:`IngestResult` quotes; the rest are in the database.
 FIRST_REJECTS = 10

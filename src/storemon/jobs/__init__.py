@@ -1,3 +1,3 @@
-"""Report jobs: the work itself (``report_job``) and the runners that carry it
-out — a process pool inside the server, or Celery workers — behind one small
-interface (``runner.ReportRunner``)."""
+"""Where report jobs run: a process pool inside the server, or Celery
+workers. Both adapt ``storemon.reports.runner.ReportRunner``; the job itself
+is ``storemon.reports.job``."""

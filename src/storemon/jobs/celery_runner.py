@@ -9,16 +9,21 @@ periodic ``recover`` queues it again once it has been Running too long.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from celery import Celery
 
-from storemon.jobs.runner import ReportRunner
+from storemon.reports.runner import ReportRunner
+
+if TYPE_CHECKING:
+    from storemon.bootstrap import Services
 
 TASK_NAME = "storemon.run_report"
 
 
-def celery_app(broker_url: str, key_prefix: str = "", database_url: str | None = None) -> Celery:
+def celery_app(broker_url: str, key_prefix: str = "", services: Services | None = None) -> Celery:
     """The Celery app for the server (which sends) and ``storemon worker``
-    (which runs, on ``database_url``: the task carries only the report id, so
+    (which runs, with ``services``: the task carries only the report id, so
     no database credentials travel through the broker). ``key_prefix`` puts
     every Redis key under a prefix, so several deployments (or test runs) can
     share one Redis."""
@@ -39,11 +44,13 @@ def celery_app(broker_url: str, key_prefix: str = "", database_url: str | None =
 
     @app.task(name=TASK_NAME)
     def run_report(report_id: str) -> str:
-        from storemon.jobs.report_job import run_report_job
+        from storemon.reports.job import run_report
 
-        if database_url is None:
-            raise RuntimeError("this Celery app only sends tasks: start it with a database URL")
-        return run_report_job(database_url, report_id)
+        if services is None:
+            raise RuntimeError("this Celery app only sends tasks: start it with services")
+        # The engine opens in each worker process at its first report (after
+        # the fork), so no connection is shared between processes.
+        return run_report(services.engine, services.reader, report_id)
 
     return app
 

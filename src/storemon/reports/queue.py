@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord
-from storemon.jobs.report_job import one_line
-from storemon.jobs.runner import ReportRunner
+from storemon.messages import one_line
+from storemon.reports.runner import ReportRunner
 
 
 class QueueFullError(Exception):

@@ -26,13 +26,13 @@ from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
 from storemon.api.schemas import ErrorBody
 from storemon.data import ingest_log
-from storemon.data.database import first_line
 from storemon.data.stores import reject_page
 from storemon.ingest.errors import IngestError
 from storemon.ingest.feeds import Feed
 from storemon.ingest.parse import ParsedChunk
 from storemon.ingest.service import IngestResult, ingest_feed, load_chunks
 from storemon.ingest.validate import validate
+from storemon.messages import first_line
 
 router = APIRouter(tags=["ingest"])
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from storemon.api.deps import ContainerDep
 from storemon.api.schemas import ErrorBody
-from storemon.data.database import first_line, redact
+from storemon.data.database import shown
 from storemon.data.migrate import HEAD_REVISION
-from storemon.data.snapshot import read_revision
+from storemon.messages import first_line
 
 router = APIRouter(tags=["operations"])
 
@@ -46,15 +46,16 @@ async def health() -> Response:
 )
 async def ready(container: ContainerDep) -> Any:
     """Readiness: the database answers and is at this version's schema."""
-    url = container.database_url
+    reader = container.reader
+    url = reader.url
     try:
         revision = await asyncio.wait_for(
-            asyncio.to_thread(read_revision, url), timeout=READY_TIMEOUT_S
+            asyncio.to_thread(reader.revision), timeout=READY_TIMEOUT_S
         )
     except TimeoutError:
-        return _not_ready(f"database {redact(url)} did not answer in {READY_TIMEOUT_S:g} s")
+        return _not_ready(f"database {shown(url)} did not answer in {READY_TIMEOUT_S:g} s")
     except Exception as error:  # any driver's error: not ready, and say why
-        return _not_ready(f"cannot read database {redact(url)}: {first_line(error)}")
+        return _not_ready(f"cannot read database {shown(url)}: {first_line(error)}")
     if revision != HEAD_REVISION:
         found = "has no storemon schema" if revision is None else f"is at schema {revision!r}"
         return _not_ready(f"database {found}, this version needs {HEAD_REVISION!r}")

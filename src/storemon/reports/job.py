@@ -12,41 +12,27 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, cast
 
 from storemon.data import reports
-from storemon.data.database import make_engine
 from storemon.engine.model import Interpolation
+from storemon.messages import one_line
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from storemon.data.snapshot import SnapshotReader
+
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=4)
-def _engine(database_url: str) -> Engine:
-    # One engine (and pool) per worker process and database.
-    return make_engine(database_url)
-
-
-def one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def run_report_job(database_url: str, report_id: str) -> str:
-    """Compute report ``report_id`` and store its CSV; returns the final status.
+def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
+    """Compute report ``report_id`` (reading through ``reader``) and store
+    its CSV (writing through ``engine``); returns the final status.
 
     Never raises for a failure of the report itself: that is recorded on the
     report. A report someone else already claimed is left alone.
     """
-    return run_report_job_with(_engine(database_url), database_url, report_id)
-
-
-def run_report_job_with(engine: Engine, database_url: str, report_id: str) -> str:
-    """:func:`run_report_job` writing through ``engine`` (on ``database_url``)."""
     from storemon.reports.csv_output import render_csv
     from storemon.reports.service import ReportRequest, build_report
 
@@ -63,7 +49,7 @@ def run_report_job_with(engine: Engine, database_url: str, report_id: str) -> st
         request = ReportRequest(
             params.as_of_us, cast(Interpolation, params.interpolation), params.store_ids
         )
-        built = build_report(database_url, request)
+        built = build_report(reader, request)
         csv = render_csv(built.report)
     except Exception as error:  # recorded on the report, not lost
         log.exception("report %s failed", report_id)
