@@ -128,7 +128,8 @@ def test_a_celery_worker_computes_the_triggered_report(
             time.sleep(0.05)
 
     assert response.headers["X-Report-Status"] == "Complete"
-    assert response.content == render_csv(build_report(reader_for(database_url), ReportRequest()).report)
+    expected = build_report(reader_for(database_url), ReportRequest())
+    assert response.content == render_csv(expected.report)
     assert response.content.count(b"\n") == 3
 
 

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy.engine import Engine
 
+from storemon.bootstrap import bootstrap
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
-from storemon.bootstrap import bootstrap
 from storemon.jobs.inprocess import InProcessRunner
 from storemon.settings import Settings
 
