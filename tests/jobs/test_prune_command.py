@@ -51,8 +51,8 @@ def test_prune_deletes_reports_finished_before_the_retention(
     by_default = prune(database_url, env={"STOREMON_REPORT_RETENTION_DAYS": "30"})
     by_flag = prune(database_url, "--older-than-days", "10")
 
-    assert by_default == "1 reports deleted (finished more than 30 days ago)"
-    assert by_flag == "1 reports deleted (finished more than 10 days ago)"
+    assert by_default == "1 report deleted (finished more than 30 days ago)"
+    assert by_flag == "1 report deleted (finished more than 10 days ago)"
     with engine.connect() as connection:
         assert [reports.get(connection, i) is None for i in (ancient, old, recent)] == [
             True,

@@ -21,9 +21,9 @@ def format_us(value: int | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-class TriggerRequest(BaseModel):
-    """All fields optional: by default the report covers every store, as of the
-    newest poll, with the `nearest` interpolation."""
+class TriggerOptions(BaseModel):
+    """All fields optional: by default the report is as of the newest poll,
+    with the `nearest` interpolation."""
 
     # A misspelt field is an error, not a silently different report.
     model_config = ConfigDict(extra="forbid")
@@ -38,6 +38,12 @@ class TriggerRequest(BaseModel):
     interpolation: Literal["nearest", "previous"] = Field(
         "nearest", description="How status is estimated between polls."
     )
+
+
+class TriggerRequest(TriggerOptions):
+    """All fields optional: by default the report covers every store, as of the
+    newest poll, with the `nearest` interpolation."""
+
     store_ids: list[str] | None = Field(
         None,
         description="Only these stores (unknown ids are ignored, an empty list gives an "

@@ -13,10 +13,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
-from storemon.cli.errors import UserError, user_error_of
+from storemon.cli.errors import UserError, plain_words, user_error_of
 
 if TYPE_CHECKING:
     from storemon.bootstrap import Services
@@ -28,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: option values named (FILE, URL), not typed (<str>, <bool>).
+    rich_markup_mode=None,
 )
 
 DbOption = Annotated[
@@ -92,13 +93,15 @@ def _echo(message: str) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    status: Annotated[Path | None, typer.Option(help="Status polls CSV.")] = None,
-    hours: Annotated[Path | None, typer.Option(help="Business hours CSV.")] = None,
-    timezones: Annotated[Path | None, typer.Option(help="Timezones CSV.")] = None,
+    status: Annotated[Path | None, typer.Option(metavar="FILE", help="Status polls CSV.")] = None,
+    hours: Annotated[Path | None, typer.Option(metavar="FILE", help="Business hours CSV.")] = None,
+    timezones: Annotated[Path | None, typer.Option(metavar="FILE", help="Timezones CSV.")] = None,
     special_hours: Annotated[
-        Path | None, typer.Option(help="Special hours CSV (date exceptions).")
+        Path | None, typer.Option(metavar="FILE", help="Special hours CSV (date exceptions).")
     ] = None,
-    groups: Annotated[Path | None, typer.Option(help="Group memberships CSV.")] = None,
+    groups: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Group memberships CSV.")
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help="Load nothing of a feed that has a rejected row.")
     ] = False,
@@ -157,18 +160,21 @@ def ingest(
 @app.command()
 def report(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the CSV.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Where to write the CSV.")],
     as_of: Annotated[
         str | None,
         typer.Option(
-            "--as-of", help="Compute as of this UTC timestamp instead of the newest poll."
+            "--as-of",
+            metavar="TIMESTAMP",
+            help="Compute as of this UTC timestamp instead of the newest poll.",
         ),
     ] = None,
     interpolation: Annotated[
         InterpolationChoice, typer.Option(help="How status is estimated between polls.")
     ] = InterpolationChoice.nearest,
     store: Annotated[
-        list[str] | None, typer.Option("--store", help="Only this store id (repeatable).")
+        list[str] | None,
+        typer.Option("--store", metavar="ID", help="Only this store id (repeatable)."),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -199,9 +205,12 @@ def report(
 @app.command()
 def rejects(
     ctx: typer.Context,
-    ingest_id: Annotated[int, typer.Argument(help="The ingest whose rejected rows to show.")],
+    ingest_id: Annotated[
+        int, typer.Argument(metavar="INGEST_ID", help="The ingest whose rejected rows to show.")
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write them as CSV here instead of printing.")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write them as CSV here instead of printing."),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -232,11 +241,15 @@ def rejects(
 
 @app.command()
 def sample(
-    out_dir: Annotated[Path, typer.Argument(help="Directory for the three CSV files.")],
+    out_dir: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Directory for the three CSV files.")
+    ],
     scale: Annotated[
-        int, typer.Option(min=1, help="Copies of every store (1: ~14.4k stores).")
+        int, typer.Option(min=1, metavar="N", help="Copies of every store (1: ~14.4k stores).")
     ] = 1,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 20230125,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed; same seed, same files.")
+    ] = 20230125,
 ) -> None:
     """Write a realistic sample data set: real hours and timezones, synthetic polls."""
     from storemon.sample_feeds import write_sample
@@ -376,8 +389,8 @@ def _load_sample_if_empty(services: Services) -> None:
 @app.command()
 def worker(
     ctx: typer.Context,
-    concurrency: Annotated[int, typer.Option(min=1, help="Reports run at once.")] = 1,
-    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    concurrency: Annotated[int, typer.Option(min=1, metavar="N", help="Reports run at once.")] = 1,
+    loglevel: Annotated[str, typer.Option(metavar="LEVEL", help="Celery log level.")] = "INFO",
     db: DbOption = None,
 ) -> None:
     """Run a Celery worker for report jobs (for STOREMON_RUNNER=celery)."""
@@ -399,7 +412,7 @@ def worker(
     )
 
 
-reports_app = typer.Typer(help="Stored reports.", no_args_is_help=True)
+reports_app = typer.Typer(help="Stored reports.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(reports_app, name="reports")
 
 
@@ -409,7 +422,9 @@ def prune_reports(
     older_than_days: Annotated[
         float | None,
         typer.Option(
-            min=0, help="Age limit in days (default: $STOREMON_REPORT_RETENTION_DAYS, 30)."
+            min=0,
+            metavar="DAYS",
+            help="Age limit in days (default: $STOREMON_REPORT_RETENTION_DAYS, 30).",
         ),
     ] = None,
     db: DbOption = None,
@@ -454,11 +469,11 @@ def run() -> None:
     try:
         # Not standalone: click returns a command's exit code instead of exiting.
         result = command.main(prog_name="storemon", standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _echo("error: aborted")
         sys.exit(130)
-    except click.ClickException as error:
-        _echo(f"error: {error.format_message()}")
+    except typer.TyperException as error:  # a usage mistake: a missing or bad option
+        _echo(f"error: {plain_words(error.format_message())}")
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         _echo("error: interrupted")
@@ -466,6 +481,6 @@ def run() -> None:
     except Exception as error:
         if _loaded is not None and _loaded.debug:
             raise
-        _echo(f"error: {user_error_of(error)}")
+        _echo(f"error: {plain_words(user_error_of(error))}")
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

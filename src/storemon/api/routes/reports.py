@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -12,10 +12,12 @@ from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
 from storemon.api.params import timestamp_param
 from storemon.api.schemas import (
+    MAX_STORE_IDS,
     ErrorBody,
     ReportInfo,
     ReportList,
     StatusBody,
+    TriggerOptions,
     TriggerRequest,
     TriggerResponse,
 )
@@ -47,26 +49,68 @@ def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
     return TriggerResponse(report_id=record.id, status=record.status.value, reused=triggered.reused)
 
 
+def _only_query(*names: str) -> Any:
+    """A dependency refusing query parameters other than ``names``: a
+    misspelt one is an error, not a silently different report."""
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise ApiError(422, f"unknown query parameter {', '.join(map(repr, unknown))}")
+
+    return Depends(check)
+
+
+def _once(name: str, query: Any, body: TriggerOptions | None) -> Any:
+    """A trigger parameter from the query or the JSON body (either; both
+    only when they agree)."""
+    given = getattr(body, name) if body is not None and name in body.model_fields_set else None
+    if query is not None and given is not None and query != given:
+        raise ApiError(422, f"{name} differs between the query and the body")
+    return query if query is not None else given
+
+
+AsOfQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="As `as_of` in the body (give it in one or the other)."),
+]
+InterpolationQuery = Annotated[
+    Literal["nearest", "previous"] | None,
+    Query(description="As `interpolation` in the body."),
+]
+_TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody, "description": "Too many reports queued; see Retry-After."},
+}
+
+
 @router.post(
     "/trigger_report",
     response_model=TriggerResponse,
-    dependencies=[Mutating],
-    responses={
-        422: {"model": ErrorBody},
-        503: {"model": ErrorBody, "description": "Too many reports queued; see Retry-After."},
-    },
+    dependencies=[Mutating, _only_query("as_of", "interpolation", "store_ids")],
+    responses=_TRIGGER_RESPONSES,
 )
-def trigger(container: ContainerDep, body: TriggerRequest | None = None) -> TriggerResponse:
+def trigger(
+    container: ContainerDep,
+    body: TriggerRequest | None = None,
+    as_of: AsOfQuery = None,
+    interpolation: InterpolationQuery = None,
+    store_ids: Annotated[
+        list[str] | None,
+        Query(max_length=MAX_STORE_IDS, description="As `store_ids` in the body (repeat it)."),
+    ] = None,
+) -> TriggerResponse:
     """Start a report for every store (or some) and return its id at once.
 
-    Poll `GET /get_report/{report_id}` until it answers with the CSV. The same
+    Parameters come in the JSON body or the query, with the same names. Poll
+    `GET /get_report/{report_id}` until it answers with the CSV. The same
     parameters on unchanged data return the existing report (`reused: true`).
     """
-    body = body or TriggerRequest()
+    stores = _once("store_ids", store_ids, body)
     params = ReportParams(
-        timestamp_param("as_of", body.as_of),
-        body.interpolation,
-        tuple(body.store_ids) if body.store_ids is not None else None,
+        timestamp_param("as_of", _once("as_of", as_of, body)),
+        _once("interpolation", interpolation, body) or "nearest",
+        tuple(stores) if stores is not None else None,
     )
     return _trigger(container, params)
 
@@ -74,31 +118,42 @@ def trigger(container: ContainerDep, body: TriggerRequest | None = None) -> Trig
 @router.post(
     "/trigger_single_store_report/{store_id}",
     response_model=TriggerResponse,
-    dependencies=[Mutating],
-    responses=NOT_FOUND,
+    dependencies=[Mutating, _only_query("as_of", "interpolation")],
+    responses={**NOT_FOUND, **_TRIGGER_RESPONSES},
 )
 def trigger_single_store(
     container: ContainerDep,
     store_id: str,
-    interpolation: Literal["nearest", "previous"] = "nearest",
-    as_of: Annotated[str | None, Query(max_length=64)] = None,
+    body: TriggerOptions | None = None,
+    as_of: AsOfQuery = None,
+    interpolation: InterpolationQuery = None,
 ) -> TriggerResponse:
-    """Start a report for one store."""
+    """Start a report for one store (parameters as for `POST /trigger_report`)."""
     from storemon.data.stores import store_exists
 
     with container.engine.connect() as connection:
         if not store_exists(connection, store_id):
             raise ApiError(404, f"unknown store_id {store_id!r}")
-    params = ReportParams(timestamp_param("as_of", as_of), interpolation, (store_id,))
+    params = ReportParams(
+        timestamp_param("as_of", _once("as_of", as_of, body)),
+        _once("interpolation", interpolation, body) or "nearest",
+        (store_id,),
+    )
     return _trigger(container, params)
 
 
-def _record_or_404(container: ContainerDep, report_id: str) -> ReportRecord:
+async def report_or_404(container: ContainerDep, report_id: str) -> ReportRecord:
+    """The report ``report_id`` names (from the path or the query), else a
+    404. One row by primary key, read on the event loop: the hop to a
+    worker thread would cost more than the query (every client polls)."""
     with container.engine.connect() as connection:
         record = reports.get(connection, report_id)
     if record is None:
         raise ApiError(404, f"unknown report_id {report_id!r}")
     return record
+
+
+ReportDep = Annotated[ReportRecord, Depends(report_or_404)]
 
 
 def _complete_file(container: ContainerDep, report_id: str) -> tuple[ReportRecord, bytes | None]:
@@ -142,16 +197,10 @@ _GET_REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _get_report(container: ContainerDep, report_id: str) -> Response:
-    # Every client polls this. The status is one row by primary key, read
-    # here on the event loop: the hop to a worker thread would cost more than
-    # the query. The file, which can be megabytes, is read on a thread.
-    with container.engine.connect() as connection:
-        record = reports.get(connection, report_id)
-    if record is None:
-        raise ApiError(404, f"unknown report_id {report_id!r}")
+async def _get_report(container: ContainerDep, record: ReportRecord) -> Response:
     if record.status is ReportStatus.complete:
-        return await run_in_threadpool(_download, container, report_id, "csv")
+        # The file, which can be megabytes, is read on a thread.
+        return await run_in_threadpool(_download, container, record.id, "csv")
     if record.status is ReportStatus.failed:
         failed = StatusBody(status="Failed", error=record.error or "unknown error")
         return JSONResponse(failed.model_dump(), headers={"X-Report-Status": "Failed"})
@@ -164,15 +213,15 @@ async def _get_report(container: ContainerDep, report_id: str) -> Response:
 
 
 @router.get("/get_report/{report_id}", response_class=Response, responses=_GET_REPORT_RESPONSES)
-async def get_report(container: ContainerDep, report_id: str) -> Response:
+async def get_report(container: ContainerDep, record: ReportDep) -> Response:
     """A report's status, or its CSV once it is complete."""
-    return await _get_report(container, report_id)
+    return await _get_report(container, record)
 
 
 @router.get("/get_report", response_class=Response, responses=_GET_REPORT_RESPONSES)
-async def get_report_by_query(container: ContainerDep, report_id: str) -> Response:
+async def get_report_by_query(container: ContainerDep, record: ReportDep) -> Response:
     """The same as `GET /get_report/{report_id}`."""
-    return await _get_report(container, report_id)
+    return await _get_report(container, record)
 
 
 @router.get("/reports", response_model=ReportList)
@@ -191,9 +240,9 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", response_model=ReportInfo, responses=NOT_FOUND)
-def report_info(container: ContainerDep, report_id: str) -> ReportInfo:
+async def report_info(record: ReportDep) -> ReportInfo:
     """One report's status, parameters, timings, row count and data watermark."""
-    return ReportInfo.of(_record_or_404(container, report_id))
+    return ReportInfo.of(record)
 
 
 _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
