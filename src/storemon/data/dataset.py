@@ -17,6 +17,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storemon.data.schema import DATASET_STATE_ID, business_hours, dataset_state, stores
+from storemon.data.types import in_batches
 
 #: The longest store_id the ``stores`` table holds.
 MAX_STORE_ID_LENGTH = 255
@@ -34,10 +35,6 @@ def unstorable_store_id(store_id: pl.Expr) -> pl.Expr:
     )
 
 
-#: Ids per ``IN (...)`` list: far below every backend's bound-parameter limit.
-_IN_BATCH = 500
-
-
 def backend(conn: Connection) -> str:
     name = conn.dialect.name
     return "mysql" if name == "mariadb" else name
@@ -46,11 +43,6 @@ def backend(conn: Connection) -> str:
 def _placeholders(conn: Connection, count: int) -> str:
     mark = "?" if backend(conn) == "sqlite" else "%s"
     return ", ".join([mark] * count)
-
-
-def _batches(values: Sequence[Any], size: int = _IN_BATCH) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def copy_csv(conn: Connection, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
@@ -135,7 +127,7 @@ def _insert_stores(conn: Connection, store_ids: list[str]) -> pl.DataFrame:
         statement = insert.on_duplicate_key_update(store_id=insert.inserted.store_id)
     conn.execute(statement, [{"store_id": store_id} for store_id in store_ids])
     rows: list[Any] = []
-    for batch in _batches(store_ids):
+    for batch in in_batches(store_ids):
         rows.extend(conn.execute(query.where(stores.c.store_id.in_(batch))).all())
     return _store_frame(rows)
 
@@ -259,7 +251,7 @@ def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
     new = hours.select(columns).cast(dict.fromkeys(columns, pl.Int64))
     mentioned = new.get_column("store_key").unique().to_list()
     old_rows: list[Any] = []
-    for batch in _batches(mentioned):
+    for batch in in_batches(mentioned):
         query = sa.select(*(business_hours.c[name] for name in columns)).where(
             business_hours.c.store_key.in_(batch)
         )
@@ -273,7 +265,7 @@ def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
         .get_column("store_key")
         .to_list()
     )
-    for batch in _batches(changed):
+    for batch in in_batches(changed):
         conn.execute(sa.delete(business_hours).where(business_hours.c.store_key.in_(batch)))
     insert_rows(
         conn,

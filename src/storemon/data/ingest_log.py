@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storemon.data.schema import ingests
+from storemon.data.types import as_utc
 
 RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 #: ``ingests.source`` holds this many characters; a longer name is cut.
@@ -91,14 +92,9 @@ def get_ingest(conn: Connection, ingest_id: int) -> IngestRecord | None:
         source=row.source,
         strict=bool(row.strict),
         status=row.status,
-        started_at=_utc(row.started_at),
-        finished_at=None if row.finished_at is None else _utc(row.finished_at),
+        started_at=as_utc(row.started_at),
+        finished_at=None if row.finished_at is None else as_utc(row.finished_at),
         rows_loaded=int(row.rows_loaded),
         rows_rejected=int(row.rows_rejected),
         error=row.error,
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite and MySQL hand back naive datetimes; they were stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from storemon.data.database import SQLITE_BEGIN
 from storemon.data.schema import DATASET_STATE_ID, dataset_state, report_files, reports
+from storemon.data.types import as_utc, in_batches
 
 
 class ReportStatus(StrEnum):
@@ -93,13 +94,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite and MySQL hand back naive datetimes; every stored time is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 _COLUMNS = (
     reports.c.id,
     reports.c.status,
@@ -124,9 +118,9 @@ def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
         id=row.id,
         status=ReportStatus(row.status),
         params=ReportParams(row.as_of_us, row.interpolation, None if ids is None else tuple(ids)),
-        created_at=_aware(row.created_at) or _utcnow(),
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        created_at=as_utc(row.created_at),
+        started_at=None if row.started_at is None else as_utc(row.started_at),
+        finished_at=None if row.finished_at is None else as_utc(row.finished_at),
         error=row.error,
         row_count=row.row_count,
         now_us=row.now_us,
@@ -310,16 +304,11 @@ def read_csv(connection: Connection, report_id: str) -> bytes | None:
     return bytes(value) if value is not None else None
 
 
-#: Ids per ``IN (...)`` list: far below every backend's bound-parameter limit.
-_IN_BATCH = 500
-
-
 def delete(connection: Connection, report_ids: Sequence[str]) -> int:
     """Delete reports and their files; returns how many reports were deleted.
     A job still running one finds it gone and stores nothing."""
     deleted = 0
-    for start in range(0, len(report_ids), _IN_BATCH):
-        batch = report_ids[start : start + _IN_BATCH]
+    for batch in in_batches(report_ids):
         connection.execute(report_files.delete().where(report_files.c.report_id.in_(batch)))
         result = connection.execute(reports.delete().where(reports.c.id.in_(batch)))
         deleted += int(result.rowcount)

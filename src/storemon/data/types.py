@@ -1,12 +1,20 @@
-"""Column types that need a word per database."""
+"""Column types that need a word per database, and the helpers that go with
+their values."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
+
+T = TypeVar("T")
+
+#: Values per ``IN (...)`` list: far below every backend's bound-parameter limit.
+IN_BATCH = 500
 
 
 class StoreId(sa.String):
@@ -38,3 +46,15 @@ def _store_id_on_mysql(element: StoreId, compiler: Any, **_: Any) -> str:
 #: A UTC instant. MySQL/MariaDB keep DATETIME to the second unless asked for
 #: fractions; report and ingest times need their order, so microseconds.
 Moment = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A :data:`Moment` as read back: SQLite and MySQL hand back naive
+    datetimes, which were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def in_batches(values: Sequence[T], size: int = IN_BATCH) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``size``, one ``IN (...)`` list each."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
