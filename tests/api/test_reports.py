@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from storemon.data import reports
 from storemon.data.database import make_engine
 from storemon.data.schema import stores
+from storemon.data.snapshot import reader_for
 from storemon.reports.csv_output import render_csv
 from storemon.reports.service import ReportRequest, build_report
 
@@ -25,7 +26,7 @@ ALL_STORES = len(store_ids(30, 7))
 
 def report_command_csv(url: str, request: ReportRequest | None = None) -> bytes:
     """What ``storemon report`` writes for the same data and parameters."""
-    return render_csv(build_report(url, request or ReportRequest()).report)
+    return render_csv(build_report(reader_for(url), request or ReportRequest()).report)
 
 
 def us(moment: datetime) -> int:

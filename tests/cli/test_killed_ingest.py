@@ -70,7 +70,7 @@ def test_an_ingest_killed_mid_load_keeps_whole_chunks_and_a_reload_completes_it(
     partial = _polls(database_url)
     assert 0 < partial < POLLS, "the kill should land mid-load"
     # The database is whole: a report runs on what was committed.
-    build_report(database_url, ReportRequest())
+    build_report(reader_for(database_url), ReportRequest())
 
     assert _ingest(database_url, "--status", status).wait(timeout=300) == 0
     assert _polls(database_url) == POLLS

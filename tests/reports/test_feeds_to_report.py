@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from storemon.data.database import make_engine
 from storemon.data.migrate import migrate
+from storemon.data.snapshot import reader_for
 from storemon.engine import Hours, Polls, Snapshot, Stores, compute_report
 from storemon.ingest.feeds import Feed
 from storemon.ingest.service import ingest_feed
@@ -155,6 +156,6 @@ def test_feeds_ingested_from_files_give_the_report_of_the_same_data(
                 assert result.rejected == 0, result.first_rejects
         finally:
             engine.dispose()
-        built = build_report(url, ReportRequest())
+        built = build_report(reader_for(url), ReportRequest())
         now_us = built.now_us if polls else 0
         assert render_csv(built.report) == _expected(data, now_us)
