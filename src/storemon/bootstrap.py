@@ -1,5 +1,5 @@
 """What a process needs, built once from its settings: the command line, the
-server and a Celery worker all start here."""
+server and the report workers all start here."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from storemon.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
-
-    from storemon.reports.runner import ReportRunner
 
 #: Connections the server keeps open, and how many more it may open at busy
 #: times: more in all than the 40 threads that run routes plus the event
@@ -51,24 +49,6 @@ class Services:
         if backend_of(self.url) == "sqlite" and not os.path.exists(sqlite_file(self.url)):
             raise NoDatabaseError(f"database file {sqlite_file(self.url)} does not exist")
 
-    def build_runner(self) -> ReportRunner:
-        """The report runner ``settings.runner`` names (for the server)."""
-        if self.settings.runner == "celery":
-            from storemon.jobs.celery_runner import CeleryRunner
-
-            return CeleryRunner(self.settings.celery_broker_url, self.settings.celery_key_prefix)
-        from storemon.jobs.inprocess import InProcessRunner
-
-        return InProcessRunner(
-            self,
-            self.settings.report_workers,
-            max_attempts=self.settings.job_attempts,
-        )
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Sent to worker processes without the engine: each opens its own.
-        return {**self.__dict__, "_engine": None}
-
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
@@ -76,11 +56,24 @@ class Services:
 
 
 def bootstrap(settings: Settings, *, server: bool = False) -> Services:
-    """The services of one process. ``server``: a pool of open connections
-    (a request must not wait to open a SQLite file, which costs more than a
-    whole ``/get_report`` answer)."""
+    """The services of one process.
+
+    ``server``: a pool of open connections (a request must not wait to open
+    a SQLite file, which costs more than a whole ``/get_report`` answer), and
+    so SQLite reports read through ``sqlite3``. Any other process (a command,
+    a report worker) does one thing at a time and opens a SQLite file only
+    while it uses it, so its reports read SQLite through ADBC (see
+    ``storemon.data.snapshot`` for why that must not overlap).
+    """
     url = parse_url(settings.database_url)
-    options: dict[str, Any] = {}
+    sqlite = backend_of(url) == "sqlite"
+    options: dict[str, Any]
     if server:
         options = {"pool_size": SERVER_POOL_SIZE, "max_overflow": SERVER_POOL_OVERFLOW}
-    return Services(settings, url, reader_for(url), options)
+    elif sqlite:
+        import sqlalchemy as sa
+
+        options = {"poolclass": sa.NullPool}
+    else:
+        options = {}
+    return Services(settings, url, reader_for(url, sqlite_adbc=sqlite and not server), options)

@@ -228,3 +228,56 @@ def test_a_mysql_read_cut_short_by_the_server_falls_back_to_plain_rows(
         assert got.polls.ts_us.tolist() == [T1, T2, T1, T2]
         assert got.polls.active.tolist() == [True, False, False, True]
         assert len(got.hours) == 2
+
+
+def _sorted_polls(shot: Snapshot) -> list[tuple[int, int, bool]]:
+    polls = shot.polls
+    return sorted(
+        zip(polls.store_key.tolist(), polls.ts_us.tolist(), polls.active.tolist(), strict=True)
+    )
+
+
+def _hour_rows(shot: Snapshot) -> list[tuple[int, ...]]:
+    hours = shot.hours
+    columns = (hours.store_key, hours.day, hours.start_s, hours.end_s)
+    return sorted(zip(*(column.tolist() for column in columns), strict=True))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_both_sqlite_readers_read_the_same_snapshot(engine: Engine, database_url: str) -> None:
+    _load_example(engine)
+    before_1970 = us("1969-12-31 23:59:59.999999")
+    load_chunks(engine, "status", [status_chunk([("d", before_1970, True)])])
+
+    packed, packed_state = reader_for(database_url).read_snapshot()
+    adbc, adbc_state = reader_for(database_url, sqlite_adbc=True).read_snapshot()
+
+    assert _sorted_polls(packed) == _sorted_polls(adbc)
+    assert (before_1970, True) in [(ts, active) for _, ts, active in _sorted_polls(packed)]
+    assert _hour_rows(packed) == _hour_rows(adbc)
+    assert packed_state == adbc_state
+    assert reader_for(database_url, sqlite_adbc=True).revision() == (
+        reader_for(database_url).revision()
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_server_reads_sqlite_while_its_pool_holds_connections_open(
+    engine: Engine, database_url: str
+) -> None:
+    """The server's reader uses the same SQLite library as its pool, so reads
+    and open pooled connections coexist in one process."""
+    from storemon.bootstrap import bootstrap
+    from storemon.data.snapshot import SQLiteReader
+    from storemon.settings import Settings
+
+    _load_example(engine)
+    services = bootstrap(Settings(database_url=database_url), server=True)
+    try:
+        assert isinstance(services.reader, SQLiteReader) and not services.reader.adbc
+        with services.engine.connect() as held:
+            shot, _ = services.reader.read_snapshot()
+            assert len(shot.polls) == 4
+            held.exec_driver_sql("select count(*) from polls").scalar()
+    finally:
+        services.close()

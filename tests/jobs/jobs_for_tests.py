@@ -7,8 +7,8 @@ import os
 import time
 
 from storemon.data import reports
-from storemon.jobs.inprocess import run_in_worker
-from storemon.reports.runner import JobServices
+from storemon.jobs.inprocess import run_in_worker, worker_services
+from storemon.settings import Settings
 
 #: A report for this store makes its worker process die mid-job.
 DIE = "die-mid-job"
@@ -16,10 +16,10 @@ DIE = "die-mid-job"
 SLOW = "slow-job"
 
 
-def dies_on_request(services: JobServices, report_id: str) -> str:
+def dies_on_request(settings: Settings, report_id: str) -> str:
     """The real job, except that a report for store :data:`DIE` is claimed
     and then its process dies, as in an out-of-memory kill."""
-    engine = services.engine
+    engine = worker_services(settings).engine
     with engine.connect() as connection:
         record = reports.get(connection, report_id)
     store_ids = record.params.store_ids if record is not None else None
@@ -29,4 +29,4 @@ def dies_on_request(services: JobServices, report_id: str) -> str:
         os._exit(70)
     if store_ids == (SLOW,):
         time.sleep(1)
-    return run_in_worker(services, report_id)
+    return run_in_worker(settings, report_id)

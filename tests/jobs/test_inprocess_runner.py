@@ -9,7 +9,6 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy.engine import Engine
 
-from storemon.bootstrap import bootstrap
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
 from storemon.jobs.inprocess import InProcessRunner
@@ -22,14 +21,15 @@ TIMEOUT_S = 30
 
 @contextmanager
 def pool(url: str, engine: Engine, max_attempts: int = 1) -> Iterator[InProcessRunner]:
-    services = bootstrap(Settings(database_url=url))
-    runner = InProcessRunner(services, workers=1, max_attempts=max_attempts, job=dies_on_request)
+    settings = Settings(database_url=url)
+    runner = InProcessRunner(
+        settings, engine, workers=1, max_attempts=max_attempts, job=dies_on_request
+    )
     runner.start()
     try:
         yield runner
     finally:
         runner.shutdown()
-        services.close()
 
 
 def queued(engine: Engine, runner: InProcessRunner, *store_ids: str) -> str:

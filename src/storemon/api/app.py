@@ -24,6 +24,7 @@ from storemon.api.routes import reports as report_routes
 from storemon.api.routes import stores as store_routes
 from storemon.bootstrap import Services, bootstrap
 from storemon.data.migrate import migrate
+from storemon.jobs import build_runner
 from storemon.reports.job import recover
 from storemon.reports.runner import ReportRunner
 from storemon.settings import Settings
@@ -65,7 +66,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = built.engine
         migrate(engine)
-        job_runner = runner or built.build_runner()
+        job_runner = runner or build_runner(built)
         job_runner.start()
         app.state.container = Container(built, job_runner)
         celery = settings.runner == "celery" and runner is None

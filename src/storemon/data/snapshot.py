@@ -7,12 +7,21 @@ all: SQLite (WAL) keeps the snapshot of the transaction's first read,
 PostgreSQL runs it REPEATABLE READ, MySQL starts it WITH CONSISTENT SNAPSHOT.
 
 Each backend reads the big tables the way it delivers them fastest:
-PostgreSQL through ADBC straight into Arrow; SQLite through Python's
-``sqlite3``, the library every other connection of the process uses (a second
-copy of SQLite in one process must never open the same file: POSIX locks
-belong to the process, and each copy would drop the other's), with each
-store's polls packed into one text value that Arrow parses; MySQL through
-PyMySQL, with the server writing the rows as CSV text.
+PostgreSQL through ADBC straight into Arrow; MySQL through PyMySQL, with the
+server writing the rows as CSV text; SQLite through ADBC too, or through
+Python's ``sqlite3`` where the process keeps other connections open.
+
+Why SQLite has two ways: ADBC's driver carries its own copy of SQLite, and
+two copies of SQLite in one process must never have one file open at the
+same time (POSIX locks belong to the process: closing the file in one copy
+drops the other's locks, and the database can be corrupted; sqlite.org, "How
+To Corrupt An SQLite Database File", 2.2). So the choice is made per process,
+once, by ``storemon.bootstrap``: a process whose other connections open the
+file only while it uses them, one thing at a time (a command, a report
+worker), reads through ADBC, twice as fast; the server, which keeps a pool
+of connections open, reads through ``sqlite3``, the copy all its other
+connections use, with each store's polls packed into one text value that
+Arrow parses.
 
 What is read is decided in one place, :meth:`SnapshotReader.read_snapshot`:
 the SQL conditions it passes to the backend's ``polls`` and ``hours``. A read
@@ -162,12 +171,14 @@ class SnapshotReader(ABC):
             return None
 
 
-def reader_for(url: URL | str) -> SnapshotReader:
-    """The reader for ``url``'s backend."""
+def reader_for(url: URL | str, *, sqlite_adbc: bool = False) -> SnapshotReader:
+    """The reader for ``url``'s backend; ``sqlite_adbc``: SQLite through ADBC
+    (only in a process that never has other connections to the file open
+    while it reads; see the module's docstring)."""
     url = parse_url(url)
     backend = backend_of(url)
     if backend == "sqlite":
-        return SQLiteReader(url)
+        return SQLiteReader(url, adbc=sqlite_adbc)
     if backend == "postgresql":
         return PostgreSQLReader(url)
     return MySQLReader(url)
@@ -260,6 +271,13 @@ class _SQLiteTransaction(Transaction):
 
 
 class SQLiteReader(SnapshotReader):
+    """``adbc``: read through ADBC's own SQLite (see the module's docstring
+    for when a process may); else through ``sqlite3``."""
+
+    def __init__(self, url: URL, *, adbc: bool = False) -> None:
+        super().__init__(url)
+        self.adbc = adbc
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         import sqlite3
@@ -271,21 +289,28 @@ class SQLiteReader(SnapshotReader):
             raise NoDatabaseError(f"database file {path} does not exist yet: migrate it first")
         # Read-only: a report never writes, nor creates a file.
         target = f"file:{quote(os.path.abspath(path))}?mode=ro"
+        # Wait, as the other connections do, rather than fail at once while a
+        # writer briefly holds the file (a checkpoint, say).
+        wait = f"pragma busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+        if self.adbc:
+            import adbc_driver_sqlite
+
+            with _adbc_transaction(adbc_driver_sqlite, target, self.url, wait) as read:
+                yield read
+            return
         try:
             connection = sqlite3.connect(target, uri=True, isolation_level=None)
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open database {shown(self.url)}: {error}") from None
         try:
-            # Wait, as the other connections do, rather than fail at once while
-            # a writer briefly holds the file (a checkpoint, say).
-            connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            connection.execute(wait)
             connection.execute("BEGIN")
             yield _SQLiteTransaction(connection, self.url)
         finally:
             connection.close()
 
 
-# PostgreSQL -----------------------------------------------------------------
+# ADBC: PostgreSQL, and SQLite where the process allows ------------------------
 
 
 class _ADBCTransaction(Transaction):
@@ -312,37 +337,45 @@ class _ADBCTransaction(Transaction):
             statement.close()
 
 
-class PostgreSQLReader(SnapshotReader):
-    """Reads through ADBC's low-level API: rows arrive as Arrow columns."""
+@contextmanager
+def _adbc_transaction(driver: Any, target: str, url: URL, setup: str) -> Iterator[Transaction]:
+    """One connection of an ADBC ``driver`` module through ADBC's low-level
+    API (rows arrive as Arrow columns), autocommit off so every statement
+    reads the same state; ``setup`` runs first."""
+    import adbc_driver_manager as dm
 
+    try:
+        database = driver.connect(target)
+        connection = dm.AdbcConnection(database)
+    except dm.Error as error:
+        raise DatabaseError(f"cannot open database {shown(url)}: {first_line(error)}") from None
+    try:
+        connection.set_options(**{"adbc.connection.autocommit": "false"})
+        statement = dm.AdbcStatement(connection)
+        try:
+            statement.set_sql_query(setup)
+            statement.execute_update()
+        except dm.Error as error:
+            raise DatabaseError(f"cannot read {shown(url)}: {first_line(error)}") from None
+        finally:
+            statement.close()
+        yield _ADBCTransaction(connection, url)
+        connection.rollback()
+    finally:
+        connection.close()
+        database.close()
+
+
+class PostgreSQLReader(SnapshotReader):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        import adbc_driver_manager as dm
         import adbc_driver_postgresql
 
         # libpq reads the URL with the same percent-encoding as SQLAlchemy.
         target = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        try:
-            database = adbc_driver_postgresql.connect(target)
-            connection = dm.AdbcConnection(database)
-        except dm.Error as error:
-            raise DatabaseError(
-                f"cannot open database {shown(self.url)}: {first_line(error)}"
-            ) from None
-        try:
-            # Autocommit off: every statement runs in one transaction.
-            connection.set_options(**{"adbc.connection.autocommit": "false"})
-            statement = dm.AdbcStatement(connection)
-            try:
-                statement.set_sql_query("set transaction isolation level repeatable read")
-                statement.execute_update()
-            finally:
-                statement.close()
-            yield _ADBCTransaction(connection, self.url)
-            connection.rollback()
-        finally:
-            connection.close()
-            database.close()
+        repeatable = "set transaction isolation level repeatable read"
+        with _adbc_transaction(adbc_driver_postgresql, target, self.url, repeatable) as read:
+            yield read
 
 
 # MySQL / MariaDB ------------------------------------------------------------

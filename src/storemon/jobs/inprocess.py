@@ -20,29 +20,38 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
+from sqlalchemy.engine import Engine
+
+from storemon.bootstrap import Services, bootstrap
 from storemon.data import reports
 from storemon.data.reports import ReportStatus
 from storemon.messages import one_line
 from storemon.reports.job import run_report
-from storemon.reports.runner import JobServices, ReportRunner
+from storemon.reports.runner import ReportRunner
+from storemon.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: ``job(services, report_id)``, run in a worker process; a module-level
+#: ``job(settings, report_id)``, run in a worker process; a module-level
 #: function, so the spawned process can import it.
-Job = Callable[[JobServices, str], str]
+Job = Callable[[Settings, str], str]
 
-#: The services of a worker process: the first job's, kept for the next ones
-#: (each job brings a copy; its engine opens in the worker at first use).
-_worker: JobServices | None = None
+#: The services of a worker process, built by its first job.
+_worker: Services | None = None
 
 
-def run_in_worker(services: JobServices, report_id: str) -> str:
-    """The job of a worker process: the report, through the process's services."""
+def worker_services(settings: Settings) -> Services:
+    """This worker process's services (built once, from the server's settings)."""
     global _worker
     if _worker is None:
-        _worker = services
-    return run_report(_worker.engine, _worker.reader, report_id)
+        _worker = bootstrap(settings)
+    return _worker
+
+
+def run_in_worker(settings: Settings, report_id: str) -> str:
+    """The job of a worker process: one report."""
+    services = worker_services(settings)
+    return run_report(services.engine, services.reader, report_id)
 
 
 def _warm_up() -> None:
@@ -63,12 +72,14 @@ class InProcessRunner(ReportRunner):
 
     def __init__(
         self,
-        services: JobServices,
+        settings: Settings,
+        engine: Engine,
         workers: int = 1,
         max_attempts: int = 3,
         job: Job = run_in_worker,
     ) -> None:
-        self._services = services
+        self._settings = settings
+        self._engine = engine
         self._workers = workers
         self._max_attempts = max_attempts
         self._job = job
@@ -103,10 +114,10 @@ class InProcessRunner(ReportRunner):
                 self._pool = self._new_pool()
             pool = self._pool
             try:
-                future = pool.submit(self._job, self._services, report_id)
+                future = pool.submit(self._job, self._settings, report_id)
             except BrokenProcessPool:
                 pool = self._pool = self._new_pool()
-                future = pool.submit(self._job, self._services, report_id)
+                future = pool.submit(self._job, self._settings, report_id)
         future.add_done_callback(partial(self._finished, report_id, pool))
 
     def _finished(self, report_id: str, pool: ProcessPoolExecutor, future: Future[str]) -> None:
@@ -125,7 +136,7 @@ class InProcessRunner(ReportRunner):
                 # The job raised before or after the report's own work (say,
                 # the database went away): the report must not stay Running.
                 log.error("report %s: job failed: %s", report_id, one_line(error))
-                with self._services.engine.begin() as connection:
+                with self._engine.begin() as connection:
                     reports.fail(connection, report_id, f"report job failed: {one_line(error)}")
         except Exception:
             log.exception("report %s: could not record how its job ended", report_id)
@@ -137,7 +148,7 @@ class InProcessRunner(ReportRunner):
 
     def _orphaned(self, report_id: str) -> None:
         self._breaks[report_id] += 1
-        with reports.read_then_write(self._services.engine) as connection:
+        with reports.read_then_write(self._engine) as connection:
             record = reports.get(connection, report_id)
             if record is None or record.status not in reports.UNFINISHED:
                 return  # finished or deleted before the pool broke

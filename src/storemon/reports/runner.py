@@ -3,22 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from storemon.data.snapshot import SnapshotReader
-
-
-class JobServices(Protocol):
-    """What a report job needs (``storemon.bootstrap.Services`` has it)."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    @property
-    def reader(self) -> SnapshotReader: ...
 
 
 class ReportRunner(ABC):
