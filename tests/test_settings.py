@@ -38,8 +38,8 @@ def test_without_a_url_the_default_is_a_sqlite_file_in_the_working_directory(
 @pytest.mark.parametrize(
     ("variable", "value", "words"),
     [
-        ("STOREMON_PORT", "eighty", "STOREMON_PORT: Input should be a valid integer"),
-        ("STOREMON_PORT", "70000", "STOREMON_PORT: Input should be less than or equal to 65535"),
+        ("STOREMON_PORT", "eighty", "STOREMON_PORT: not a whole number"),
+        ("STOREMON_PORT", "70000", "STOREMON_PORT: must be less than or equal to 65535"),
         ("STOREMON_API_KEY", "short", "STOREMON_API_KEY: must be at least 16 characters"),
         ("STOREMON_DATABASE_URL", "oracle://x", "STOREMON_DATABASE_URL: unsupported database"),
     ],
@@ -53,5 +53,5 @@ def test_a_bad_setting_is_named_by_its_environment_variable(
         load_settings()
 
     assert words in str(caught.value)
-    assert "Value error" not in str(caught.value)
+    assert "Value error" not in str(caught.value) and "Input should" not in str(caught.value)
     assert "\n" not in str(caught.value)

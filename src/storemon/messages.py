@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+#: Validation wording (pydantic's, as Typer and FastAPI pass it on) and what a
+#: person reads instead.
+_PLAIN = {
+    "Value error, ": "",
+    ", unable to parse string as an integer": "",
+    ", unable to parse string as a number": "",
+    "Input should be a valid integer": "not a whole number",
+    "Input should be a valid number": "not a number",
+    "Input should be ": "must be ",
+}
+
 
 def first_line(error: BaseException | None) -> str:
     """The first non-blank line of ``error``'s text, else the name of its type
@@ -22,3 +33,10 @@ def one_line(error: BaseException) -> str:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 store``, ``2 stores``."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def plain_words(message: str) -> str:
+    """``message`` without validation jargon, on one line."""
+    for jargon, words in _PLAIN.items():
+        message = message.replace(jargon, words)
+    return " ".join(message.split())

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storemon.messages import plain_words
+
 ENV_PREFIX = "STOREMON_"
 
 
@@ -107,6 +109,5 @@ def settings_problems(error: ValidationError) -> str:
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
         name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        problems.append(f"{name}: {message}")
+        problems.append(f"{name}: {plain_words(str(problem['msg']))}")
     return "bad settings: " + "; ".join(problems)

@@ -32,7 +32,7 @@ def api(database_url: str) -> Iterator[TestClient]:
 
 
 def _url(client: TestClient) -> str:
-    return client.app.state.container.database_url  # type: ignore[attr-defined]
+    return client.app.state.container.services.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
 
 
 def _polls(client: TestClient) -> dict[tuple[str, int], bool]:

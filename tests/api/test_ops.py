@@ -111,7 +111,7 @@ def test_requests_are_counted_by_route_template_not_raw_path(api: TestClient) ->
 
 def test_report_and_ingest_figures_come_from_the_database(api: TestClient) -> None:
     engine = api.app.state.container.engine  # type: ignore[attr-defined]
-    url = api.app.state.container.database_url  # type: ignore[attr-defined]
+    url = api.app.state.container.services.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
     started = datetime(2023, 1, 25, 12, 0, tzinfo=UTC)
     with engine.begin() as connection:
         ids = [reports.create(connection, ReportParams(as_of_us=i), 0).id for i in range(5)]

@@ -29,7 +29,7 @@ def _iso(value: int) -> str:
 
 
 def _url(client: TestClient) -> str:
-    return client.app.state.container.database_url  # type: ignore[attr-defined]
+    return client.app.state.container.services.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
 
 
 def test_search_finds_stores_by_id_prefix_in_id_order(api: TestClient) -> None:

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storemon.messages import plain_words
+
 
 class ApiError(Exception):
     """Raised by routes and services for an expected failure."""
@@ -30,7 +32,8 @@ def _validation_message(error: RequestValidationError) -> str:
     parts = []
     for item in error.errors()[:5]:
         where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else item.get("msg", ""))
+        message = plain_words(str(item.get("msg", "invalid")))
+        parts.append(f"{where}: {message}" if where else message)
     return "invalid request: " + "; ".join(parts)
 
 

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from storemon.messages import first_line
+from storemon.messages import first_line, plain_words
 
-#: Validation wording (pydantic's, through Typer) and what a person reads instead.
-_PLAIN = {
-    "Value error, ": "",
-    ", unable to parse string as an integer": "",
-    ", unable to parse string as a number": "",
-    "Input should be a valid integer": "not a whole number",
-    "Input should be a valid number": "not a number",
-    "Input should be ": "must be ",
-}
-
+__all__ = ["UserError", "plain_words", "user_error_of"]
 
 class UserError(Exception):
     """A mistake in how the command was called; the message says what to do."""
-
-
-def plain_words(message: str) -> str:
-    """``message`` without validation jargon, on one line."""
-    for jargon, words in _PLAIN.items():
-        message = message.replace(jargon, words)
-    return " ".join(message.split())
 
 
 def user_error_of(error: BaseException) -> str:
