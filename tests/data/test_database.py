@@ -71,3 +71,15 @@ def test_sqlite_transactions_are_real_transactions(tmp_path: Path) -> None:
             assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 0
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_value_refused_by_copy_is_sqlalchemys_data_error(engine: sa.Engine) -> None:
+    """COPY goes around SQLAlchemy; its driver error still reaches callers
+    as the one exception they handle for a refused value."""
+    import polars as pl
+
+    from storemon.data.dataset import copy_csv
+
+    with pytest.raises(sa.exc.DataError, match="0x00"), engine.begin() as connection:
+        copy_csv(connection, "stores", ["store_id"], pl.DataFrame({"store_id": ["a\x00b"]}))

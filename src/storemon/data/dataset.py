@@ -49,10 +49,17 @@ def copy_csv(conn: Connection, table: str, columns: Sequence[str], frame: pl.Dat
     """PostgreSQL only: append ``frame`` to ``table`` with ``COPY ... FROM STDIN``."""
     # Every string quoted, so an empty string stays a string, not NULL.
     data = frame.select(columns).write_csv(include_header=False, quote_style="non_numeric")
+    import psycopg
+
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        with cursor.copy(statement) as copy:
             copy.write(data)
+    except psycopg.DataError as error:
+        # COPY goes around SQLAlchemy: wrap the driver's error as SQLAlchemy
+        # would, so callers handle one exception for a refused value.
+        raise sa.exc.DataError(statement, None, error) from error
     finally:
         cursor.close()
 
