@@ -8,7 +8,7 @@ it); the opaque ``store_id`` string only matters for output and ordering.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -102,6 +102,38 @@ class Hours:
         return len(self.day)
 
 
+#: ``start_s``/``end_s`` of a special-hours row with both times empty: it
+#: opens nothing, but its date still sets the weekly rows aside.
+CLOSED = -1
+
+
+@dataclass(frozen=True)
+class SpecialHours:
+    """Date exceptions (SPEC 8.2): ``date`` is a local calendar date as days
+    since 1970-01-01; times as in :class:`Hours`, or both :data:`CLOSED`."""
+
+    store_key: IntArray
+    date: IntArray
+    start_s: IntArray
+    end_s: IntArray
+
+    @classmethod
+    def build(
+        cls, store_key: object, date: object, start_s: object, end_s: object
+    ) -> SpecialHours:
+        special = cls(_ints(store_key), _ints(date), _ints(start_s), _ints(end_s))
+        if np.any((special.start_s == CLOSED) != (special.end_s == CLOSED)):
+            raise ValueError("a special-hours row has both times or neither")
+        return special
+
+    @classmethod
+    def empty(cls) -> SpecialHours:
+        return cls.build([], [], [], [])
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the report needs, as read from one consistent database state."""
@@ -109,6 +141,7 @@ class Snapshot:
     stores: Stores
     polls: Polls
     hours: Hours
+    special: SpecialHours = field(default_factory=SpecialHours.empty)
 
     def newest_poll_us(self) -> int | None:
         return int(self.polls.ts_us.max()) if len(self.polls) else None
@@ -116,14 +149,29 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class WindowTotals:
-    """Exact totals per store for one window, in ticks (half microseconds)."""
+    """Exact totals per store (or per group, or per day) for one window, in
+    ticks (half microseconds).
+
+    ``inactive`` is the business time spoken for by inactive polls; it is
+    given only with a ``max_gap``, where business time can also have no data.
+    Without it every moment has a status, so downtime is business - uptime.
+    """
 
     business: IntArray
     uptime: IntArray
+    inactive: IntArray | None = None
 
     @property
     def downtime(self) -> IntArray:
-        return self.business - self.uptime
+        return self.business - self.uptime if self.inactive is None else self.inactive
+
+    @property
+    def nodata(self) -> IntArray:
+        return self.business - self.uptime - self.downtime
+
+    def take(self, index: IntArray) -> WindowTotals:
+        inactive = None if self.inactive is None else self.inactive[index]
+        return WindowTotals(self.business[index], self.uptime[index], inactive)
 
 
 @dataclass(frozen=True)
@@ -138,6 +186,66 @@ class Report:
     hour: WindowTotals
     day: WindowTotals
     week: WindowTotals
+    #: The ``max_gap`` in microseconds the report was computed with, if any.
+    max_gap_us: int | None = None
 
     def __len__(self) -> int:
         return len(self.store_id)
+
+
+@dataclass(frozen=True)
+class Daily:
+    """Totals per store and local date (SPEC 8.3), sorted by ``store_id`` then
+    ``date`` (days since 1970-01-01)."""
+
+    now_us: int
+    interpolation: Interpolation
+    max_gap_us: int | None
+    store_id: npt.NDArray[np.object_]
+    store_key: IntArray
+    date: IntArray
+    totals: WindowTotals
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    """Per group (SPEC 8.4): the sums of its reported members' exact totals;
+    ``stores`` counts those members. Sorted by ``group``."""
+
+    now_us: int
+    interpolation: Interpolation
+    max_gap_us: int | None
+    group: npt.NDArray[np.object_]
+    stores: IntArray
+    hour: WindowTotals
+    day: WindowTotals
+    week: WindowTotals
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+
+@dataclass(frozen=True)
+class Outages:
+    """Maximal stretches of business time estimated inactive (SPEC 8.5), cut
+    to ``[from_us, to_us]``; ends in ticks, sorted by ``store_id`` then start."""
+
+    now_us: int
+    interpolation: Interpolation
+    max_gap_us: int | None
+    from_us: int
+    to_us: int
+    store_id: npt.NDArray[np.object_]
+    store_key: IntArray
+    start_tick: IntArray
+    end_tick: IntArray
+
+    @property
+    def length_ticks(self) -> IntArray:
+        return self.end_tick - self.start_tick
+
+    def __len__(self) -> int:
+        return len(self.start_tick)

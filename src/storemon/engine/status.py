@@ -1,10 +1,12 @@
-"""Estimated status between polls, as a cumulative "active time" function.
+"""Estimated status between polls, and measures of time sets per store.
 
-Every poll reaches over one segment of time; together a store's segments tile
-the whole time line. With ``nearest`` a poll reaches from the midpoint with
-the previous poll to the midpoint with the next one; with ``previous`` from the
-poll itself to the next poll. The first poll of a store reaches back without
-limit, the last forward without limit.
+Every poll speaks for one segment of time (SPEC section 4): with ``nearest``
+from the midpoint with the previous poll to the midpoint with the next one;
+with ``previous`` from the poll itself to the next poll. The first poll of a
+store reaches back without limit, the last forward without limit. A
+``max_gap`` G (SPEC 8.1) cuts each segment to ``[t - G/2, t + G/2]``
+(``nearest``) or ``[t, t + G]`` (``previous``); what no poll speaks for has
+no data.
 
 Times here are ticks (half microseconds) so that midpoints are integers.
 """
@@ -13,70 +15,101 @@ from __future__ import annotations
 
 import numpy as np
 
-from storemon.engine.model import TICKS_PER_MICROSECOND, BoolArray, IntArray, Interpolation
+from storemon.engine.model import TICKS_PER_MICROSECOND, IntArray, Interpolation
 
-# Segments are packed with their store into one sortable int64:
-# store << _STORE_SHIFT | ticks after the span start.
-_STORE_SHIFT = 41
+#: Keys ``store * stride + offset`` must stay below this.
+KEY_LIMIT = 1 << 62
 
 
-class ActiveTime:
-    """``measure(store, t)``: ticks a store was estimated active in
-    ``[span_start, t]``, for any ``t`` in the span.
+def poll_segments(
+    store: IntArray,
+    ts_us: IntArray,
+    interpolation: Interpolation,
+    max_gap_us: int | None,
+    lo_tick: int,
+    hi_tick: int,
+) -> tuple[IntArray, IntArray]:
+    """The ``[start, end)`` (ticks) each poll speaks for, clipped to
+    ``[lo_tick, hi_tick]`` (possibly empty), for polls sorted by store then time."""
+    ticks = ts_us * TICKS_PER_MICROSECOND
+    n = len(ticks)
+    first_of_store = np.ones(n, dtype=np.bool_)
+    first_of_store[1:] = store[1:] != store[:-1]
+    last_of_store = np.ones(n, dtype=np.bool_)
+    last_of_store[:-1] = first_of_store[1:]
+    if interpolation == "nearest":
+        # (a + b) / 2 in ticks == a_us + b_us: exact.
+        boundary = ts_us[:-1] + ts_us[1:]
+    else:
+        boundary = ticks[1:]
+    start = np.empty(n, dtype=np.int64)
+    start[1:] = boundary
+    start[first_of_store] = lo_tick
+    end = np.empty(n, dtype=np.int64)
+    end[:-1] = boundary
+    end[last_of_store] = hi_tick
+    if max_gap_us is not None:
+        # G/2 microseconds are G ticks.
+        if interpolation == "nearest":
+            start = np.maximum(start, ticks - max_gap_us)
+            end = np.minimum(end, ticks + max_gap_us)
+        else:
+            start = np.maximum(start, ticks)
+            end = np.minimum(end, ticks + 2 * max_gap_us)
+    start = np.clip(start, lo_tick, hi_tick)
+    end = np.clip(end, start, hi_tick)
+    return start, end
 
-    Built from polls sorted by store then time. Segments are clipped to the
-    span, so a store's segments start at the span start and tile it.
+
+class Coverage:
+    """How much of a set of time each store has in ``[origin, t]``.
+
+    The set is given as intervals sorted by store then start, disjoint within
+    a store. With ``inner``, the measure is that of ``inner``'s set within
+    these intervals (e.g. active time within business hours).
+
+    Intervals are looked up by the key ``store * stride + (start - origin)``;
+    every instant asked about must lie in ``[origin, origin + stride)`` and
+    ``store * stride`` below :data:`KEY_LIMIT`.
     """
 
     def __init__(
         self,
         store: IntArray,
-        ts_us: IntArray,
-        active: BoolArray,
-        interpolation: Interpolation,
-        span_start_tick: int,
-        span_end_tick: int,
+        start: IntArray,
+        end: IntArray,
+        origin: int,
+        stride: int,
+        inner: Coverage | None = None,
     ) -> None:
-        ticks = ts_us * TICKS_PER_MICROSECOND
-        n = len(ticks)
-        first_of_store = np.ones(n, dtype=np.bool_)
-        first_of_store[1:] = store[1:] != store[:-1]
-        last_of_store = np.ones(n, dtype=np.bool_)
-        last_of_store[:-1] = first_of_store[1:]
-
-        if interpolation == "nearest":
-            # (a + b) / 2 in ticks == a_us + b_us: exact.
-            boundary = ts_us[:-1] + ts_us[1:]
+        if len(store) and int(store.max()) >= KEY_LIMIT // stride:
+            raise ValueError("too many stores for this span in one key range")
+        self._store, self._start, self._end = store, start, end
+        self._origin, self._stride, self._inner = origin, stride, inner
+        if inner is None:
+            self._base = start
+            length = end - start
         else:
-            boundary = ticks[1:]
-        seg_start = np.empty(n, dtype=np.int64)
-        seg_start[1:] = boundary
-        seg_start[first_of_store] = span_start_tick
-        seg_end = np.empty(n, dtype=np.int64)
-        seg_end[:-1] = boundary
-        seg_end[last_of_store] = span_end_tick
-        seg_start = np.clip(seg_start, span_start_tick, span_end_tick)
-        seg_end = np.clip(seg_end, span_start_tick, span_end_tick)
+            self._base = inner.at(store, start)
+            length = inner.at(store, end) - self._base
+        running = np.cumsum(length)
+        first_of_store = np.ones(len(store), dtype=np.bool_)
+        first_of_store[1:] = store[1:] != store[:-1]
+        store_base = (running - length)[first_of_store]
+        self._before = running - length - store_base[np.cumsum(first_of_store) - 1]
+        self._key = store * stride + (start - origin)
 
-        active_length = np.where(active, seg_end - seg_start, 0)
-        running = np.cumsum(active_length)
-        # Active ticks of the same store before each segment.
-        store_base = (running - active_length)[first_of_store]
-        store_of_poll_run = np.cumsum(first_of_store) - 1
-        self._before = running - active_length - store_base[store_of_poll_run]
-        self._start = seg_start
-        self._end = seg_end
-        self._active = active
-        self._origin = span_start_tick
-        if span_end_tick - span_start_tick >= (1 << _STORE_SHIFT):
-            raise ValueError("span too long to pack segment keys")
-        self._key = (store << _STORE_SHIFT) | (seg_start - span_start_tick)
-
-    def measure(self, store: IntArray, t: IntArray) -> IntArray:
-        """Active ticks in ``[span_start, t]`` for each ``(store, t)`` pair;
-        every store asked about must have at least one poll."""
-        query = (store << _STORE_SHIFT) | (t - self._origin)
-        segment = np.searchsorted(self._key, query, side="right") - 1
-        inside = np.minimum(t, self._end[segment]) - self._start[segment]
-        result: IntArray = self._before[segment] + np.where(self._active[segment], inside, 0)
+    def at(self, store: IntArray, t: IntArray) -> IntArray:
+        """The measure of the set within ``[origin, t]``, per ``(store, t)`` pair."""
+        if len(self._key) == 0:
+            return np.zeros(len(t), dtype=np.int64)
+        found = np.searchsorted(self._key, store * self._stride + (t - self._origin), "right") - 1
+        interval = np.maximum(found, 0)
+        valid = (found >= 0) & (self._store[interval] == store)
+        until = np.minimum(t, self._end[interval])
+        if self._inner is None:
+            inside = until - self._base[interval]
+        else:
+            inside = self._inner.at(store, until) - self._base[interval]
+        result: IntArray = np.where(valid, self._before[interval] + inside, 0)
         return result
