@@ -58,7 +58,9 @@ class Fleet:
     def __len__(self) -> int:
         return len(self.store_key)
 
-    def open_intervals(self, span_start_us: int, span_end_us: int) -> tuple[IntArray, IntArray, IntArray]:
+    def open_intervals(
+        self, span_start_us: int, span_end_us: int
+    ) -> tuple[IntArray, IntArray, IntArray]:
         """Merged business intervals ``(row, start_us, end_us)`` within the span."""
         return business_intervals(
             self.hours,
@@ -191,20 +193,24 @@ def shards(
         )
         active = fleet.active[polls_in]
         spoken = seg_end > seg_start
-        row, seg_start, seg_end, active = row[spoken], seg_start[spoken], seg_end[spoken], active[spoken]
+        row, active = row[spoken], active[spoken]
+        seg_start, seg_end = seg_start[spoken], seg_end[spoken]
         o_row = open_row[opens_in] - first
         o_start = open_start_us[opens_in] * TICKS_PER_MICROSECOND
         o_end = open_end_us[opens_in] * TICKS_PER_MICROSECOND
-
-        def within_business(chosen: BoolArray) -> Coverage:
-            spoken_for = Coverage(row[chosen], seg_start[chosen], seg_end[chosen], lo, stride)
-            return Coverage(o_row, o_start, o_end, lo, stride, inner=spoken_for)
-
+        up = Coverage(row[active], seg_start[active], seg_end[active], lo, stride)
+        down = None
+        if max_gap_us is not None:
+            # Without a gap every moment has a status: downtime is the rest.
+            inactive = ~active
+            down = Coverage(row[inactive], seg_start[inactive], seg_end[inactive], lo, stride)
         yield Shard(
             rows=slice(first, row_bounds_list[i + 1]),
             business=Coverage(o_row, o_start, o_end, lo, stride),
-            uptime=within_business(active),
-            downtime=None if max_gap_us is None else within_business(~active),
+            uptime=Coverage(o_row, o_start, o_end, lo, stride, inner=up),
+            downtime=None
+            if down is None
+            else Coverage(o_row, o_start, o_end, lo, stride, inner=down),
             segment_row=row,
             segment_start=seg_start,
             segment_end=seg_end,

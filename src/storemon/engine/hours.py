@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,7 +68,9 @@ def business_intervals(
     daily_open &= always_open
     daily_store = np.repeat(np.flatnonzero(daily_open), 7)
     week_store = np.concatenate([hours_store, daily_store])
-    week_day = np.concatenate([hours.day, np.tile(np.arange(7, dtype=np.int64), len(daily_store) // 7)])
+    week_day = np.concatenate(
+        [hours.day, np.tile(np.arange(7, dtype=np.int64), len(daily_store) // 7)]
+    )
     week_start = np.concatenate([hours.start_s, np.zeros(len(daily_store), dtype=np.int64)])
     week_end = np.concatenate([hours.end_s, np.full(len(daily_store), SECONDS_PER_DAY)])
 
@@ -126,16 +129,18 @@ def merge_intervals(
     # Long spans: a few runs, each over a range of stores whose keys fit.
     band = store // stores_per_key_range
     order = np.argsort(band, kind="stable")
-    bounds = np.searchsorted(band[order], np.unique(band), side="left").tolist() + [len(band)]
+    bounds = [*np.searchsorted(band[order], np.unique(band)).tolist(), len(band)]
     parts = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         chosen = order[lo:hi]
         base = int(band[chosen[0]]) * stores_per_key_range
         part_store, part_start, part_end = _merge_packed(
             store[chosen] - base, start[chosen], end[chosen], origin, stride
         )
         parts.append((part_store + base, part_start, part_end))
-    merged_store, merged_start, merged_end = (np.concatenate(column) for column in zip(*parts, strict=True))
+    merged_store, merged_start, merged_end = (
+        np.concatenate(column) for column in zip(*parts, strict=True)
+    )
     return merged_store, merged_start, merged_end
 
 

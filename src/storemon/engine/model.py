@@ -48,9 +48,7 @@ class Stores:
     timezone: npt.NDArray[np.object_]
 
     @classmethod
-    def build(
-        cls, key: object, store_id: object, timezone: object | None = None
-    ) -> Stores:
+    def build(cls, key: object, store_id: object, timezone: object | None = None) -> Stores:
         keys = _ints(key)
         ids = np.asarray(store_id, dtype=object)
         zones = (
@@ -118,9 +116,7 @@ class SpecialHours:
     end_s: IntArray
 
     @classmethod
-    def build(
-        cls, store_key: object, date: object, start_s: object, end_s: object
-    ) -> SpecialHours:
+    def build(cls, store_key: object, date: object, start_s: object, end_s: object) -> SpecialHours:
         special = cls(_ints(store_key), _ints(date), _ints(start_s), _ints(end_s))
         if np.any((special.start_s == CLOSED) != (special.end_s == CLOSED)):
             raise ValueError("a special-hours row has both times or neither")

@@ -122,7 +122,5 @@ def concat_totals(parts: list[WindowTotals], n: int, max_gap_us: int | None) -> 
     return WindowTotals(
         np.concatenate([part.business for part in parts]),
         np.concatenate([part.uptime for part in parts]),
-        None
-        if max_gap_us is None
-        else np.concatenate([part.downtime for part in parts]),
+        None if max_gap_us is None else np.concatenate([part.downtime for part in parts]),
     )

@@ -102,7 +102,10 @@ def _status_intervals(
     bounds = sorted(
         [
             *zip(starts.tolist(), ends.tolist(), state, strict=True),
-            *((a, b, None) for a, b in zip(gap_starts[gaps].tolist(), gap_ends[gaps].tolist(), strict=True)),
+            *(
+                (a, b, None)
+                for a, b in zip(gap_starts[gaps].tolist(), gap_ends[gaps].tolist(), strict=True)
+            ),
         ]
     )
     intervals: list[tuple[int, int, bool | None]] = []
