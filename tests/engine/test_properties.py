@@ -16,10 +16,28 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storemon.engine import compute_report, rounded_columns
-from storemon.engine.model import Hours, Polls, Report, Snapshot, Stores
+from storemon.engine import (
+    CLOSED,
+    compute_daily,
+    compute_outages,
+    compute_report,
+    daily_columns,
+    group_report,
+    outage_columns,
+    rounded_columns,
+)
+from storemon.engine.model import Hours, Polls, Report, Snapshot, SpecialHours, Stores
 
-from .reference import reference_report, reference_rounded_columns
+from .reference import (
+    TICKS_PER_HOUR,
+    TICKS_PER_MINUTE,
+    reference_daily,
+    reference_groups,
+    reference_outages,
+    reference_report,
+    reference_rounded_columns,
+    round_half_up,
+)
 from .snapshots import HOUR, MINUTE, utc
 
 ZONES = [
@@ -121,6 +139,24 @@ def hours_rows(draw, dst_points: list[WallTime]) -> tuple[int, int, int]:
 
 
 @st.composite
+def special_rows(draw, now_us: int, dst_points: list[WallTime]) -> list[tuple[int, int, int]]:
+    """(date, start_s, end_s) on local dates around the week before ``now``;
+    closed rows, rows past midnight, and rows at DST wall times."""
+    now_date = now_us // MICROS_PER_DAY
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        day = draw(st.integers(now_date - 9, now_date + 1))
+        if draw(st.integers(0, 2)) == 0:
+            rows.append((day, CLOSED, CLOSED))
+            continue
+        start, end = draw(seconds_of_day(86_399)), draw(seconds_of_day(86_400))
+        if dst_points and draw(st.booleans()):
+            _, start = draw(st.sampled_from(dst_points))
+        rows.append((day, start, end))
+    return rows
+
+
+@st.composite
 def store_polls(draw, now_us: int) -> list[tuple[int, bool]]:
     times = draw(st.one_of(
         st.lists(instants_between(now_us - 9 * MICROS_PER_DAY, now_us + 2 * MICROS_PER_HOUR),
@@ -149,7 +185,13 @@ def snapshots_and_nows(draw) -> tuple[Snapshot, int]:
     zones = [draw(zone_choices) for _ in range(count)]
     poll_key, poll_ts, poll_active = [], [], []
     hour_key, day, start_s, end_s = [], [], [], []
+    special_key, special_date, special_start, special_end = [], [], [], []
     for key in keys:
+        for d, s, e in draw(special_rows(now_us, dst_points)):
+            special_key.append(key)
+            special_date.append(d)
+            special_start.append(s)
+            special_end.append(e)
         for ts, active in draw(store_polls(now_us)):
             poll_key.append(key)
             poll_ts.append(ts)
@@ -164,6 +206,7 @@ def snapshots_and_nows(draw) -> tuple[Snapshot, int]:
         stores=Stores.build(keys, ids, zones),
         polls=Polls.build(poll_key, poll_ts, poll_active),
         hours=Hours.build(hour_key, day, start_s, end_s),
+        special=SpecialHours.build(special_key, special_date, special_start, special_end),
     )
     return snapshot, now_us
 
@@ -178,6 +221,7 @@ def as_lists(report: Report) -> dict[str, list]:
         totals = getattr(report, window)
         result[f"{window}.business"] = [int(v) for v in totals.business]
         result[f"{window}.uptime"] = [int(v) for v in totals.uptime]
+        result[f"{window}.downtime"] = [int(v) for v in totals.downtime]
     return result
 
 
@@ -232,10 +276,14 @@ def test_the_order_of_input_rows_changes_nothing(case, interpolation, random):
 
     stores, polls, hours = snapshot.stores, snapshot.polls, snapshot.hours
     s, p, h = shuffled(len(stores)), shuffled(len(polls)), shuffled(len(hours))
+    special = snapshot.special
+    x = shuffled(len(special))
     reordered = Snapshot(
         stores=Stores.build(stores.key[s], stores.store_id[s], stores.timezone[s]),
         polls=Polls.build(polls.store_key[p], polls.ts_us[p], polls.active[p]),
         hours=Hours.build(hours.store_key[h], hours.day[h], hours.start_s[h], hours.end_s[h]),
+        special=SpecialHours.build(special.store_key[x], special.date[x], special.start_s[x],
+                                   special.end_s[x]),
     )
     assert as_lists(compute_report(reordered, now_us, interpolation=interpolation)) == as_lists(
         compute_report(snapshot, now_us, interpolation=interpolation))
@@ -263,6 +311,7 @@ def test_interpolations_agree_when_every_poll_has_the_same_status(case):
         stores=snapshot.stores,
         polls=Polls.build(polls.store_key, polls.ts_us, np.ones(len(polls), dtype=bool)),
         hours=snapshot.hours,
+        special=snapshot.special,
     )
     nearest = compute_report(same, now_us, interpolation="nearest")
     assert as_lists(nearest) == as_lists(compute_report(same, now_us, interpolation="previous"))
@@ -279,9 +328,111 @@ def test_open_all_day_every_day_is_the_same_as_having_no_hours(case, interpolati
     all_week = Hours.build(np.repeat(keys, 7), np.tile(np.arange(7), len(keys)),
                            np.zeros(7 * len(keys)), np.full(7 * len(keys), 86_400))
     no_hours = Hours.build([], [], [], [])
-    with_rows = Snapshot(snapshot.stores, snapshot.polls, all_week)
-    without_rows = Snapshot(snapshot.stores, snapshot.polls, no_hours)
+    with_rows = Snapshot(snapshot.stores, snapshot.polls, all_week, snapshot.special)
+    without_rows = Snapshot(snapshot.stores, snapshot.polls, no_hours, snapshot.special)
     report = compute_report(with_rows, now_us, interpolation=interpolation)
     assert as_lists(report) == as_lists(
         compute_report(without_rows, now_us, interpolation=interpolation))
-    assert all(v == 168 * HOUR for v in report.week.business)
+    if len(snapshot.special) == 0:
+        assert all(v == 168 * HOUR for v in report.week.business)
+
+
+#: Max gaps in microseconds: on the minute, or odd ones so that G/2 and the
+#: poll midpoints fall on half microseconds.
+max_gaps = st.one_of(
+    st.integers(1, 5 * 60).map(lambda minutes: minutes * 60 * MICROS_PER_SECOND),
+    st.integers(1, 3 * MICROS_PER_HOUR),
+)
+
+
+def plain(values) -> list:
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+@SETTINGS
+@given(snapshots_and_nows(), interpolations, max_gaps)
+def test_engine_with_a_max_gap_matches_the_reference_exactly(case, interpolation, max_gap_us):
+    snapshot, now_us = case
+    report = compute_report(snapshot, now_us, interpolation, max_gap_us=max_gap_us)
+    expected = reference_report(snapshot, now_us, interpolation, max_gap_us=max_gap_us)
+    assert as_lists(report) == as_lists(expected)
+    columns = {name: values.tolist() for name, values in rounded_columns(report).items()}
+    assert columns == {
+        name: values.tolist() for name, values in reference_rounded_columns(expected).items()
+    }
+    assert list(columns)[-3:] == ["nodata_last_hour", "nodata_last_day", "nodata_last_week"]
+    for window in WINDOWS:
+        assert np.all(getattr(report, window).nodata >= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(snapshots_and_nows(), interpolations)
+def test_a_max_gap_longer_than_any_reach_changes_no_nearest_total(case, interpolation):
+    snapshot, now_us = case
+    huge = 1 << 45  # over a year: every nearest segment in the week is whole
+    with_gap = compute_report(snapshot, now_us, "nearest", max_gap_us=huge)
+    without = compute_report(snapshot, now_us, "nearest")
+    assert as_lists(with_gap) == as_lists(without)
+
+
+@st.composite
+def date_ranges(draw, now_us: int) -> tuple[int, int]:
+    now_date = now_us // MICROS_PER_DAY
+    first = draw(st.integers(now_date - 9, now_date + 1))
+    return first, first + draw(st.integers(0, 9))
+
+
+@SETTINGS
+@given(snapshots_and_nows(), interpolations, st.none() | max_gaps, st.data())
+def test_daily_breakdown_matches_the_reference_exactly(case, interpolation, max_gap_us, data):
+    snapshot, now_us = case
+    first, last = data.draw(date_ranges(now_us))
+    daily = compute_daily(snapshot, now_us, first, last, interpolation, max_gap_us=max_gap_us)
+    expected = reference_daily(snapshot, now_us, first, last, interpolation, max_gap_us)
+    assert plain(daily.store_id) == plain(expected.store_id)
+    assert plain(daily.date) == plain(expected.date)
+    assert plain(daily.totals.business) == plain(expected.totals.business)
+    assert plain(daily.totals.uptime) == plain(expected.totals.uptime)
+    assert plain(daily.totals.downtime) == plain(expected.totals.downtime)
+    columns = daily_columns(daily)
+    assert columns["business_hours"].tolist() == [
+        round_half_up(int(v), TICKS_PER_HOUR) for v in expected.totals.business]
+    assert ("nodata" in columns) == (max_gap_us is not None)
+
+
+@SETTINGS
+@given(snapshots_and_nows(), interpolations, st.none() | max_gaps, st.data())
+def test_group_totals_match_the_reference_exactly(case, interpolation, max_gap_us, data):
+    snapshot, now_us = case
+    ids = [str(s) for s in snapshot.stores.store_id]
+    memberships = data.draw(st.lists(
+        st.tuples(st.sampled_from([*ids, "not-a-store"]), st.sampled_from(["b", "a", "é", "Z"])),
+        max_size=10))
+    report = compute_report(snapshot, now_us, interpolation, max_gap_us=max_gap_us)
+    groups = group_report(report, [m[0] for m in memberships], [m[1] for m in memberships])
+    expected = reference_groups(report, memberships)
+    assert plain(groups.group) == plain(expected.group)
+    assert plain(groups.stores) == plain(expected.stores)
+    for window in WINDOWS:
+        got, want = getattr(groups, window), getattr(expected, window)
+        assert plain(got.business) == plain(want.business)
+        assert plain(got.uptime) == plain(want.uptime)
+        assert plain(got.downtime) == plain(want.downtime)
+    assert list(rounded_columns(groups)) == list(rounded_columns(report))
+
+
+@SETTINGS
+@given(snapshots_and_nows(), interpolations, st.none() | max_gaps, st.data())
+def test_outages_match_the_reference_exactly(case, interpolation, max_gap_us, data):
+    snapshot, now_us = case
+    from_us = data.draw(st.none() | instants_between(now_us - 10 * MICROS_PER_DAY, now_us))
+    to_us = data.draw(st.none() | instants_between(now_us - 9 * MICROS_PER_DAY,
+                                                   now_us + MICROS_PER_DAY))
+    outages = compute_outages(snapshot, now_us, from_us, to_us, interpolation,
+                              max_gap_us=max_gap_us)
+    expected = reference_outages(snapshot, now_us, from_us, to_us, interpolation, max_gap_us)
+    assert plain(outages.store_id) == plain(expected.store_id)
+    assert plain(outages.start_tick) == plain(expected.start_tick)
+    assert plain(outages.end_tick) == plain(expected.end_tick)
+    assert outage_columns(outages)["minutes"].tolist() == [
+        round_half_up(int(v), TICKS_PER_MINUTE) for v in expected.length_ticks]

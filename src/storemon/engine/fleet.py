@@ -107,9 +107,9 @@ def prepare(snapshot: Snapshot, now_us: int, store_ids: Iterable[str] | None) ->
     return Fleet(
         store_id=stores.store_id[reported],
         store_key=keys,
-        poll_row=poll_row[order],
-        ts_us=polls.ts_us[order],
-        active=polls.active[order],
+        poll_row=poll_row if order is None else poll_row[order],
+        ts_us=polls.ts_us if order is None else polls.ts_us[order],
+        active=polls.active if order is None else polls.active[order],
         zone_names=[str(name) for name in zone_names],
         store_zone=np.asarray(zone_inverse, dtype=np.int64),
         hours=Hours(
@@ -248,14 +248,14 @@ def _lookup(sorted_keys: IntArray, keys: IntArray) -> tuple[IntArray, BoolArray]
     return np.where(found, position, 0), found
 
 
-def _time_order(store: IntArray, ts_us: IntArray) -> IntArray:
-    """Indices sorting polls by store then time (cheap when already sorted)."""
+def _time_order(store: IntArray, ts_us: IntArray) -> IntArray | None:
+    """Indices sorting polls by store then time; None when already sorted."""
     n = len(ts_us)
     if n < 2:
-        return np.arange(n, dtype=np.int64)
+        return None
     same = store[1:] == store[:-1]
     if np.all((store[1:] > store[:-1]) | (same & (ts_us[1:] > ts_us[:-1]))):
-        return np.arange(n, dtype=np.int64)
+        return None
     spread = int(ts_us.max() - ts_us.min())
     if spread < (1 << 42) and int(store.max()) < (1 << 20):
         packed = (store << 42) | (ts_us - ts_us.min())

@@ -30,9 +30,11 @@ def group_report(report: Report, member_store_id: object, member_group: object) 
     pair = np.unique(np.asarray(group_index, dtype=np.int64) * len(reported) + position[found])
     member_group_index = pair // max(len(reported), 1)
     member_row = pair % max(len(reported), 1)
-    starts = np.flatnonzero(np.r_[True, member_group_index[1:] != member_group_index[:-1]])
-    present = member_group_index[starts] if len(pair) else np.zeros(0, dtype=np.int64)
-    stores = np.diff(np.r_[starts, len(pair)]).astype(np.int64)
+    new_group = np.ones(len(pair), dtype=np.bool_)
+    new_group[1:] = member_group_index[1:] != member_group_index[:-1]
+    starts = np.flatnonzero(new_group)
+    present = member_group_index[starts]
+    stores = np.diff(np.append(starts, len(pair))).astype(np.int64)
 
     def summed(values: IntArray) -> IntArray:
         if len(pair) == 0:

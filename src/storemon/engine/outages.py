@@ -90,6 +90,8 @@ Intervals = tuple[IntArray, IntArray, IntArray]
 
 def _join_touching(row: IntArray, start: IntArray, end: IntArray) -> Intervals:
     """Join a store's consecutive intervals that touch (sorted, disjoint)."""
+    if len(row) == 0:
+        return row, start, end
     opens_new = np.ones(len(row), dtype=np.bool_)
     opens_new[1:] = (row[1:] != row[:-1]) | (start[1:] != end[:-1])
     first = np.flatnonzero(opens_new)
