@@ -7,15 +7,16 @@
 
 Timestamps are UTC, ``YYYY-MM-DD HH:MM:SS[.ffffff]``. Hours rows are
 ``"<Mon..Sun> HH:MM[:SS]-HH:MM[:SS]"`` in the store's local time; ``24:00``
-is accepted as an end.
+is accepted as an end. Special rows are ``"YYYY-MM-DD HH:MM-HH:MM"`` or
+``"YYYY-MM-DD closed"`` (a local date).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from storemon.engine.model import Hours, Polls, Report, Snapshot, Stores
+from storemon.engine.model import CLOSED, Hours, Polls, Report, Snapshot, SpecialHours, Stores
 
 SECOND = 2_000_000  # ticks (half microseconds)
 MINUTE = 60 * SECOND
@@ -45,12 +46,27 @@ def hours_row(text: str) -> tuple[int, int, int]:
     return DAY_NAMES.index(day_name), seconds_of_day(start), seconds_of_day(end)
 
 
+def day_number(text: str) -> int:
+    """Days since 1970-01-01 of a date written ``YYYY-MM-DD``."""
+    return (date.fromisoformat(text) - date(1970, 1, 1)).days
+
+
+def special_row(text: str) -> tuple[int, int, int]:
+    """``"2023-03-13 10:00-14:00"`` or ``"2023-03-13 closed"`` -> (date, start_s, end_s)."""
+    day, span = text.split()
+    if span == "closed":
+        return day_number(day), CLOSED, CLOSED
+    start, end = span.split("-")
+    return day_number(day), seconds_of_day(start), seconds_of_day(end)
+
+
 @dataclass
 class StoreSpec:
     store_id: str
     tz: str | None = None
     hours: list[str] = field(default_factory=list)
     polls: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
 
 
 def store(
@@ -59,9 +75,10 @@ def store(
     tz: str | None = None,
     hours: list[str] | tuple[str, ...] = (),
     polls: list[str] | tuple[str, ...] = (),
+    special: list[str] | tuple[str, ...] = (),
 ) -> StoreSpec:
     """A store; each poll is ``"<timestamp> active"`` or ``"<timestamp> inactive"``."""
-    return StoreSpec(store_id, tz, list(hours), list(polls))
+    return StoreSpec(store_id, tz, list(hours), list(polls), list(special))
 
 
 def snapshot(*stores: StoreSpec) -> Snapshot:
@@ -69,7 +86,9 @@ def snapshot(*stores: StoreSpec) -> Snapshot:
     keys = [1_000 - 7 * i for i in range(len(stores))]
     poll_keys, poll_ts, poll_active = [], [], []
     hour_keys, days, starts, ends = [], [], [], []
+    special_rows = []
     for key, spec in zip(keys, stores, strict=True):
+        special_rows += [(key, *special_row(text)) for text in spec.special]
         for text in spec.polls:
             timestamp, status = text.rsplit(" ", 1)
             assert status in ("active", "inactive"), text
@@ -86,6 +105,8 @@ def snapshot(*stores: StoreSpec) -> Snapshot:
         stores=Stores.build(keys, [s.store_id for s in stores], [s.tz for s in stores]),
         polls=Polls.build(poll_keys, poll_ts, poll_active),
         hours=Hours.build(hour_keys, days, starts, ends),
+        special=SpecialHours.build(*(zip(*special_rows, strict=True) if special_rows
+                                     else ([], [], [], []))),
     )
 
 
