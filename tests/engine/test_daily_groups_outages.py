@@ -111,8 +111,8 @@ def test_daily_columns_are_hours_rounded_half_up():
                            day_number("2023-03-13"), max_gap_us=60 * 60_000_000)
     columns = {name: values.tolist() for name, values in daily_columns(result).items()}
     # 18 s is 0.005 h: half up, 0.01.
-    assert columns == {"business_hours": [0.01], "uptime": [0.0], "downtime": [0.01],
-                       "nodata": [0.0]}
+    assert columns == {"date": ["2023-03-13"], "business_hours": [0.01], "uptime": [0.0],
+                       "downtime": [0.01], "nodata": [0.0]}
 
 
 def test_first_date_after_last_date_is_an_error():
@@ -224,7 +224,8 @@ def test_outage_columns_truncate_to_the_microsecond_and_round_minutes_half_up():
     result = compute_outages(snap, utc("2023-03-13 12:00:00.000002"))
     columns = outage_columns(result)
     # Inactive until the midpoint 12:00:00.0000015.
-    assert columns["end_us"].tolist() == [utc("2023-03-13 12:00:00.000001")]
+    assert columns["end_utc"].tolist() == ["2023-03-13 12:00:00.000001"]
+    assert list(columns) == ["start_utc", "end_utc", "minutes"]
     assert int(result.end_tick[0]) == 2 * utc("2023-03-13 12:00:00.000001") + 1
     assert columns["minutes"].tolist() == [60 * 24 * 7.0]
 

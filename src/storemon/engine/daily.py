@@ -91,11 +91,12 @@ def compute_daily(
     )
 
 
-def daily_columns(daily: Daily) -> dict[str, npt.NDArray[np.float64]]:
-    """The value columns after ``store_id, date``, named as in the CSV, in
+def daily_columns(daily: Daily) -> dict[str, npt.NDArray[np.str_] | npt.NDArray[np.float64]]:
+    """The CSV columns after ``store_id``: ``date`` (``YYYY-MM-DD``), then
     hours rounded half up to 2 decimals; ``nodata`` only with a max gap."""
     totals = daily.totals
-    columns = {
+    columns: dict[str, npt.NDArray[np.str_] | npt.NDArray[np.float64]] = {
+        "date": np.datetime_as_string(daily.date.astype("datetime64[D]")),
         "business_hours": round_hundredths(totals.business, _HOUR_TICKS),
         "uptime": round_hundredths(totals.uptime, _HOUR_TICKS),
         "downtime": round_hundredths(totals.downtime, _HOUR_TICKS),

@@ -75,12 +75,18 @@ def compute_outages(
     )
 
 
-def outage_columns(outages: Outages) -> dict[str, npt.NDArray[np.int64] | npt.NDArray[np.float64]]:
-    """``start_us``/``end_us`` (the ends truncated to the microsecond, for the
-    writer to format) and ``minutes`` rounded half up from the exact length."""
+def outage_columns(outages: Outages) -> dict[str, npt.NDArray[np.str_] | npt.NDArray[np.float64]]:
+    """The CSV columns after ``store_id``: ``start_utc`` and ``end_utc``
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, truncated to the microsecond) and
+    ``minutes`` rounded half up to 2 decimals from the exact length."""
+
+    def text(ticks: IntArray) -> npt.NDArray[np.str_]:
+        micros = (ticks // TICKS_PER_MICROSECOND).astype("datetime64[us]")
+        return np.char.replace(np.datetime_as_string(micros, unit="us"), "T", " ")
+
     return {
-        "start_us": outages.start_tick // TICKS_PER_MICROSECOND,
-        "end_us": outages.end_tick // TICKS_PER_MICROSECOND,
+        "start_utc": text(outages.start_tick),
+        "end_utc": text(outages.end_tick),
         "minutes": round_hundredths(outages.length_ticks, 60 * TICKS_PER_SECOND),
     }
 
