@@ -40,8 +40,10 @@ def _offset_at(zone: ZoneInfo, utc_s: int) -> int:
     return int(offset.total_seconds())
 
 
-def _offset_changes(zone: ZoneInfo, start_s: int, end_s: int) -> list[tuple[int, int, int]]:
-    """``(utc_instant, offset_before, offset_after)`` for every change in range."""
+@lru_cache(maxsize=4096)
+def _offset_changes(zone: ZoneInfo, start_s: int, end_s: int) -> tuple[tuple[int, int, int], ...]:
+    """``(utc_instant, offset_before, offset_after)`` for every change in range
+    (cached: a report converts opening and closing times over the same span)."""
     changes = []
     sample = start_s
     offset = _offset_at(zone, sample)
@@ -58,7 +60,7 @@ def _offset_changes(zone: ZoneInfo, start_s: int, end_s: int) -> list[tuple[int,
                     hi = mid
             changes.append((hi, offset, following_offset))
         sample, offset = following, following_offset
-    return changes
+    return tuple(changes)
 
 
 def wall_to_utc(
