@@ -81,6 +81,8 @@ def outage_columns(outages: Outages) -> dict[str, npt.NDArray[np.str_] | npt.NDA
     ``minutes`` rounded half up to 2 decimals from the exact length."""
 
     def text(ticks: IntArray) -> npt.NDArray[np.str_]:
+        if len(ticks) == 0:
+            return np.zeros(0, dtype=np.str_)
         micros = (ticks // TICKS_PER_MICROSECOND).astype("datetime64[us]")
         return np.char.replace(np.datetime_as_string(micros, unit="us"), "T", " ")
 
