@@ -251,3 +251,13 @@ def test_the_timeline_shows_special_hours_and_no_data():
         (utc("2023-03-13 14:30:00"), utc("2023-03-14 00:00:00"), None),
     ]
 
+
+
+def test_no_polls_give_empty_results_of_every_kind():
+    snap = snapshot(store("s", tz="UTC", special=["2023-03-13 closed"]))
+    now = utc("2023-03-13 12:00:00")
+    report = compute_report(snap, now, max_gap_us=1)
+    assert len(report) == 0
+    assert all(len(v) == 0 for v in rounded_columns(group_report(report, ["s"], ["g"])).values())
+    assert all(len(v) == 0 for v in daily_columns(compute_daily(snap, now, 0, 3)).values())
+    assert all(len(v) == 0 for v in outage_columns(compute_outages(snap, now)).values())
