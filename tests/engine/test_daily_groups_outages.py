@@ -261,3 +261,18 @@ def test_no_polls_give_empty_results_of_every_kind():
     assert all(len(v) == 0 for v in rounded_columns(group_report(report, ["s"], ["g"])).values())
     assert all(len(v) == 0 for v in daily_columns(compute_daily(snap, now, 0, 3)).values())
     assert all(len(v) == 0 for v in outage_columns(compute_outages(snap, now)).values())
+
+
+def test_outages_over_a_century_for_many_stores_are_whole():
+    # 123 years in ticks leave room for only ~590 stores per lookup key range:
+    # the stores are worked through in several ranges.
+    count = 1_300
+    ids = [f"s{i:04d}" for i in range(count)]
+    now = utc("2023-03-13 12:00:00")
+    snap = snapshot(*(store(store_id, tz="UTC") for store_id in ids))
+    snap = type(snap)(snap.stores, Polls.build(snap.stores.key, np.full(count, now),
+                                               np.zeros(count, bool)), snap.hours)
+    start = utc("1900-01-01 00:00:00")
+    result = compute_outages(snap, now, start)
+    assert result.store_id.tolist() == ids
+    assert set(result.length_ticks.tolist()) == {2 * (now - start)}

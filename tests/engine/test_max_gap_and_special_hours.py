@@ -61,6 +61,12 @@ def test_a_max_gap_counts_half_microseconds_exactly(compute_report):
     assert totals(report, "hour")[1] == 6
 
 
+def test_an_enormous_max_gap_is_the_same_as_none_for_nearest(compute_report):
+    now = utc("2023-03-13 14:00:00")
+    report = compute_report(TWO_POLLS, now, "nearest", max_gap_us=10**18)
+    assert totals(report, "week") == (168 * HOUR, 166 * HOUR, 2 * HOUR, 0)
+
+
 # The week before Monday 2023-03-20 00:00 UTC is Monday 13 .. Sunday 19;
 # one active poll at `now` makes all of it active.
 NOW = "2023-03-20 00:00:00"

@@ -19,6 +19,9 @@ from storemon.engine.model import TICKS_PER_MICROSECOND, IntArray, Interpolation
 
 #: Keys ``store * stride + offset`` must stay below this.
 KEY_LIMIT = 1 << 62
+#: A max gap beyond this (over 140 years) reaches as far as an unlimited one
+#: over the supported dates; capping it keeps tick arithmetic in int64.
+_GAP_CAP_US = 1 << 52
 
 
 def poll_segments(
@@ -49,13 +52,14 @@ def poll_segments(
     end[:-1] = boundary
     end[last_of_store] = hi_tick
     if max_gap_us is not None:
+        gap = min(max_gap_us, _GAP_CAP_US)
         # G/2 microseconds are G ticks.
         if interpolation == "nearest":
-            start = np.maximum(start, ticks - max_gap_us)
-            end = np.minimum(end, ticks + max_gap_us)
+            start = np.maximum(start, ticks - gap)
+            end = np.minimum(end, ticks + gap)
         else:
             start = np.maximum(start, ticks)
-            end = np.minimum(end, ticks + 2 * max_gap_us)
+            end = np.minimum(end, ticks + 2 * gap)
     start = np.clip(start, lo_tick, hi_tick)
     end = np.clip(end, start, hi_tick)
     return start, end

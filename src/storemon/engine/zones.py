@@ -80,14 +80,17 @@ def wall_to_utc(
     end_s += 86_400
     keys: list[int] = []
     offsets: list[int] = []
-    for index, name in enumerate(zone_names):
-        zone = _zone(name)
+    # Only the zones asked about: sampling offsets is the costly part.
+    for index in np.unique(zone_index).tolist():
+        zone = _zone(zone_names[index])
         band = index * _ZONE_BAND_S
         keys.append(band)
         offsets.append(_offset_at(zone, start_s))
         for instant, before, after in _offset_changes(zone, start_s, end_s):
             keys.append(band + instant + max(before, after) - start_s)
             offsets.append(after)
+    if not keys:
+        return np.zeros(0, dtype=np.int64)
     key_table = np.asarray(keys, dtype=np.int64)
     offset_table = np.asarray(offsets, dtype=np.int64)
     query = zone_index * _ZONE_BAND_S + (wall_s - start_s)
