@@ -10,6 +10,7 @@ week of a DST change so the windows straddle it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,6 +26,7 @@ from storemon.engine import (
     group_report,
     outage_columns,
     rounded_columns,
+    store_timeline,
 )
 from storemon.engine.model import Hours, Polls, Report, Snapshot, SpecialHours, Stores
 
@@ -37,6 +39,7 @@ from .reference import (
     reference_report,
     reference_rounded_columns,
     round_half_up,
+    spoken_segments,
 )
 from .snapshots import HOUR, MINUTE, utc
 
@@ -436,3 +439,39 @@ def test_outages_match_the_reference_exactly(case, interpolation, max_gap_us, da
     assert plain(outages.end_tick) == plain(expected.end_tick)
     assert outage_columns(outages)["minutes"].tolist() == [
         round_half_up(int(v), TICKS_PER_MINUTE) for v in expected.length_ticks]
+
+
+@SETTINGS
+@given(snapshots_and_nows(), interpolations, st.none() | max_gaps, st.data())
+def test_the_timeline_tiles_its_span_with_the_reference_status(case, interpolation, max_gap_us,
+                                                               data):
+    snapshot, now_us = case
+    key = snapshot.stores.key[0]
+    mine = snapshot.polls.store_key == key
+    polls = Polls.build(snapshot.polls.store_key[mine], snapshot.polls.ts_us[mine],
+                        snapshot.polls.active[mine])
+    start_us = data.draw(instants_between(now_us - 9 * MICROS_PER_DAY, now_us))
+    line = store_timeline(polls, Hours.build([], [], [], []), "UTC", start_us, now_us,
+                          interpolation, max_gap_us=max_gap_us)
+    if len(polls) == 0 or start_us == now_us:
+        assert line.status_intervals == []
+        return
+    segments = spoken_segments(sorted(zip(polls.ts_us.tolist(), polls.active.tolist(),
+                                          strict=True)), interpolation, max_gap_us)
+
+    def state_at(tick: int) -> bool | None:
+        for seg_start, seg_end, active in segments:
+            if (seg_start is None or seg_start <= tick) and (seg_end is None or tick < seg_end):
+                return active
+        return None
+
+    intervals = line.status_intervals
+    assert intervals[0][0] == start_us
+    assert intervals[-1][1] == now_us
+    for (_, end, state), (following, _, next_state) in pairwise(intervals):
+        assert end == following
+        assert state is not next_state
+    for start, end, state in intervals:
+        assert end > start
+        # Interval ends are floored to the microsecond: look 1 µs inside.
+        assert state_at(2 * start + 2) is state or end - start == 1
