@@ -152,15 +152,25 @@ class Shard:
 
     def totals(self, row: IntArray, start_tick: IntArray, end_tick: IntArray) -> WindowTotals:
         """Exact totals over ``[start, end]`` per query (rows local to the shard)."""
+        return self.totals_since(row, end_tick, [start_tick])[0]
 
-        def between(coverage: Coverage) -> IntArray:
-            return coverage.at(row, end_tick) - coverage.at(row, start_tick)
-
-        return WindowTotals(
-            between(self.business),
-            between(self.uptime),
-            None if self.downtime is None else between(self.downtime),
-        )
+    def totals_since(
+        self, row: IntArray, end_tick: IntArray, start_ticks: list[IntArray]
+    ) -> list[WindowTotals]:
+        """Exact totals over ``[start, end]`` for several starts sharing one
+        end (the report's windows): the measures at the end are looked up once."""
+        measures = [self.business, self.uptime]
+        if self.downtime is not None:
+            measures.append(self.downtime)
+        at_end = [coverage.at(row, end_tick) for coverage in measures]
+        result = []
+        for start_tick in start_ticks:
+            values = [
+                end - coverage.at(row, start_tick)
+                for coverage, end in zip(measures, at_end, strict=True)
+            ]
+            result.append(WindowTotals(*values))
+        return result
 
 
 def shards(

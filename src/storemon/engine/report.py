@@ -73,9 +73,9 @@ def compute_report(
     for shard in shards(fleet, interpolation, max_gap_us, now_us - WEEK_US, now_us):
         row = np.arange(shard.rows.stop - shard.rows.start, dtype=np.int64)
         ends = np.full(len(row), end_tick, dtype=np.int64)
-        for name, length_us in windows:
-            starts = ends - length_us * TICKS_PER_MICROSECOND
-            parts[name].append(shard.totals(row, starts, ends))
+        starts = [ends - length_us * TICKS_PER_MICROSECOND for _, length_us in windows]
+        for (name, _), window in zip(windows, shard.totals_since(row, ends, starts), strict=True):
+            parts[name].append(window)
     by_id = fleet.id_order()
     totals = {name: concat_totals(parts[name], n, max_gap_us).take(by_id) for name, _ in windows}
     return Report(

@@ -55,11 +55,11 @@ def poll_segments(
         gap = min(max_gap_us, _GAP_CAP_US)
         # G/2 microseconds are G ticks.
         if interpolation == "nearest":
-            start = np.maximum(start, ticks - gap)
-            end = np.minimum(end, ticks + gap)
+            back, forward = ticks - gap, ticks + gap
         else:
-            start = np.maximum(start, ticks)
-            end = np.minimum(end, ticks + 2 * gap)
+            back, forward = ticks, ticks + 2 * gap
+        np.maximum(start, back, out=start)
+        np.minimum(end, forward, out=end)
     start = np.clip(start, lo_tick, hi_tick)
     end = np.clip(end, start, hi_tick)
     return start, end
