@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from storemon.api.errors import ApiError
-from storemon.ingest.timestamps import parse_timestamp
+from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range, parse_timestamp
 
 
 def timestamp_param(name: str, text: str | None) -> int | None:
     """Epoch microseconds of ``text`` (any timestamp format the feeds accept),
-    None when absent; a 422 naming ``name`` when it does not parse."""
+    None when absent; a 422 naming ``name`` when it does not parse or lies
+    outside the supported range."""
     if text is None:
         return None
     value = parse_timestamp(text)
     if value is None:
         raise ApiError(422, f"{name} {text!r} is not a timestamp (e.g. 2023-01-25T18:00:00Z)")
+    if not in_supported_range(value):
+        raise ApiError(422, f"{name} {text!r} is outside the supported range ({SUPPORTED_RANGE})")
     return value

@@ -447,11 +447,13 @@ def prune_reports(
 
 
 def _parse_as_of(text: str) -> int:
-    from storemon.ingest.timestamps import parse_timestamp
+    from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range, parse_timestamp
 
     value = parse_timestamp(text)
     if value is None:
         raise UserError(f"--as-of {text!r} is not a timestamp (e.g. '2023-01-25 18:00:00')")
+    if not in_supported_range(value):
+        raise UserError(f"--as-of {text!r} is outside the supported range ({SUPPORTED_RANGE})")
     return value
 
 

@@ -10,7 +10,8 @@ Accepted (SPEC section 1), surrounding whitespace ignored:
 Letters match in any case. Fields are range-checked (a real calendar date,
 00:00:00 to 23:59:59, an offset below 24 hours). The date becomes a day
 number by integer civil-date arithmetic, so no library's datetime rules are
-involved.
+involved. Whether the instant is one the service supports is a separate
+question (:func:`in_supported_range`), so a reason can say which one failed.
 
 The text is read as bytes with numpy: every row's bytes at a given position
 are gathered at once, so the cost is a few dozen array operations per chunk
@@ -56,6 +57,34 @@ def days_from_civil(year: IntArray, month: IntArray, day: IntArray) -> IntArray:
     day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     return era * 146_097 + day_of_era - 719_468
+
+
+def epoch_us(year: int, month: int, day: int) -> int:
+    """Epoch microseconds of midnight UTC starting a date.
+
+    >>> epoch_us(1970, 1, 2)
+    86400000000
+    """
+    days = days_from_civil(np.array([year]), np.array([month]), np.array([day]))
+    return int(days[0]) * SECONDS_PER_DAY * MICROS_PER_SECOND
+
+
+#: The supported range of instants, UTC, half-open. A poll or an ``as_of``
+#: outside it is refused: a report reaches back weeks and forward into local
+#: time from its ``now``, and every date that derives must stay well inside
+#: what ``datetime`` (years 1..9999) and the engine's integer ticks can hold.
+SUPPORTED_FROM_US = epoch_us(1900, 1, 1)
+SUPPORTED_UNTIL_US = epoch_us(2200, 1, 1)
+SUPPORTED_RANGE = "1900-01-01 to 2200-01-01 UTC"
+
+
+def in_supported_range(value_us: int) -> bool:
+    """Whether an instant lies in ``[SUPPORTED_FROM_US, SUPPORTED_UNTIL_US)``.
+
+    >>> in_supported_range(epoch_us(2200, 1, 1) - 1), in_supported_range(epoch_us(2200, 1, 1))
+    (True, False)
+    """
+    return SUPPORTED_FROM_US <= value_us < SUPPORTED_UNTIL_US
 
 
 def days_in_month(year: IntArray, month: IntArray) -> IntArray:

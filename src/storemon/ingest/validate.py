@@ -19,7 +19,12 @@ import polars as pl
 
 from storemon.ingest.feeds import COLUMNS, Feed
 from storemon.ingest.reader import REJECT_SCHEMA
-from storemon.ingest.timestamps import timestamps_us
+from storemon.ingest.timestamps import (
+    SUPPORTED_FROM_US,
+    SUPPORTED_RANGE,
+    SUPPORTED_UNTIL_US,
+    timestamps_us,
+)
 
 MAX_STORE_ID_CHARS = 255
 #: The longest group name (the ``store_groups.group_name`` column).
@@ -153,6 +158,16 @@ def _status(frame: pl.DataFrame, labels: Mapping[str, str]) -> tuple[pl.DataFram
         _Rule(
             pl.col("_ts_us").is_null(),
             _message("timestamp ", _quoted(pl.col("timestamp_utc")), " does not parse"),
+        ),
+        _Rule(
+            ~pl.col("_ts_us")
+            .is_between(SUPPORTED_FROM_US, SUPPORTED_UNTIL_US, closed="left")
+            .fill_null(True),
+            _message(
+                "timestamp ",
+                _quoted(pl.col("timestamp_utc")),
+                f" is outside the supported range ({SUPPORTED_RANGE})",
+            ),
         ),
     ]
     valid = [
