@@ -68,3 +68,25 @@ def test_an_as_of_at_either_end_of_the_supported_range_is_accepted(api: TestClie
     for as_of in ("1900-01-01 00:00:00", "2199-12-31 23:59:59.999999"):
         response = api.post("/trigger_report", json={"as_of": as_of})
         assert response.status_code == 200, response.text
+
+
+def test_a_timeline_near_either_end_of_the_supported_range_works(api: TestClient) -> None:
+    polls = [
+        _poll("early", "1900-01-01 00:00:00"),
+        _poll("early", "1900-01-03 12:00:00"),
+        _poll("late", "2199-12-31 23:59:59.999999"),
+    ]
+    api.post("/polls", json={"polls": polls})
+    api.post(
+        "/ingest/timezones",
+        content="store_id,timezone_str\nearly,Pacific/Kiritimati\nlate,Pacific/Pago_Pago\n",
+    )
+    spans = [
+        ("early", {"start": "1900-01-01 00:00:00", "end": "1900-01-08 00:00:00"}),
+        ("late", {"start": "2199-12-24 23:59:59", "end": "2199-12-31 23:59:59.999999"}),
+    ]
+    for store_id, span in spans:
+        response = api.get(f"/stores/{store_id}/timeline", params=span)
+        assert response.status_code == 200, response.text
+        assert response.json()["polls"]
+    assert api.get("/store_summary/late").status_code == 200

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from storemon.data.reports import ReportRecord
+from storemon.store_ids import store_id_problem
 
 MAX_STORE_IDS = 10_000
 
@@ -57,8 +58,9 @@ class TriggerRequest(TriggerOptions):
         if value is None:
             return None
         for store_id in value:
-            if not store_id.strip() or len(store_id) > 255 or "\x00" in store_id:
-                raise ValueError("store ids must be 1 to 255 characters, not blank")
+            problem = store_id_problem(store_id)
+            if problem is not None:
+                raise ValueError(f"{problem}: store ids are 1 to 255 characters, no NUL")
         return list(dict.fromkeys(value))  # repeats do not change the report
 
 

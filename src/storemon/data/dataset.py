@@ -19,21 +19,6 @@ from sqlalchemy.engine import Connection
 from storemon.data.schema import DATASET_STATE_ID, business_hours, dataset_state, stores
 from storemon.data.types import in_batches
 
-#: The longest store_id the ``stores`` table holds.
-MAX_STORE_ID_LENGTH = 255
-
-
-def unstorable_store_id(store_id: pl.Expr) -> pl.Expr:
-    """Why a store_id cannot be stored (null when it can): longer than the
-    column, or holding a NUL character, which PostgreSQL refuses in text."""
-    return (
-        pl.when(store_id.str.len_chars() > MAX_STORE_ID_LENGTH)
-        .then(pl.lit(f"store_id longer than {MAX_STORE_ID_LENGTH} characters"))
-        .when(store_id.str.contains("\x00", literal=True))
-        .then(pl.lit("store_id contains a NUL character"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-
 
 def backend(conn: Connection) -> str:
     name = conn.dialect.name

@@ -1,9 +1,10 @@
 """Reading one store, or a page of stores, for the API (the report reads
 everything at once through :mod:`storemon.data.snapshot` instead).
 
-Every function runs in the caller's connection and only reads. A ``store_id``
-the ``stores`` table could never hold (empty, too long, or with a NUL, which
-PostgreSQL refuses as a parameter) is reported as unknown without a query.
+Every function runs in the caller's connection and only reads. A text that
+is not a store id as stored (:func:`storemon.store_ids.is_store_id`: trimmed,
+1 to 255 characters, no NUL, which PostgreSQL refuses as a parameter) is
+reported as unknown without a query.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from storemon.data.dataset import MAX_STORE_ID_LENGTH
 from storemon.data.rejects import Reject
 from storemon.data.schema import (
     DATASET_STATE_ID,
@@ -25,6 +25,7 @@ from storemon.data.schema import (
     stores,
 )
 from storemon.engine.model import Hours, Polls
+from storemon.store_ids import MAX_STORE_ID_CHARS, is_store_id
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,9 @@ class StoreHistory:
     hours: Hours
 
 
-def _holdable(store_id: str) -> bool:
-    return 0 < len(store_id) <= MAX_STORE_ID_LENGTH and "\x00" not in store_id
-
-
 def _store_row(conn: Connection, store_id: str) -> tuple[int, str | None] | None:
     """``(store_key, timezone)`` of a store; None if unknown."""
-    if not _holdable(store_id):
+    if not is_store_id(store_id):
         return None
     query = sa.select(stores.c.store_key, stores.c.timezone).where(stores.c.store_id == store_id)
     row = conn.execute(query).one_or_none()
@@ -87,7 +84,7 @@ def search_stores(
 ) -> tuple[list[StoreListing], int]:
     """Stores whose ``store_id`` starts with ``prefix`` (case-sensitive), in
     ``store_id`` order, with how many match in all."""
-    if prefix and not _holdable(prefix):
+    if "\x00" in prefix or len(prefix) > MAX_STORE_ID_CHARS:
         return [], 0
     where = _prefix_filter(prefix) if prefix else sa.true()
     total = conn.execute(sa.select(sa.func.count()).select_from(stores).where(where)).scalar_one()

@@ -255,16 +255,8 @@ class _Load:
                 )
 
     def _take(self, chunk: ParsedChunk) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Count a chunk in and split off rows the database cannot hold."""
+        """Count a chunk in."""
         valid, rejects = chunk.valid, chunk.rejects
-        unstorable = dataset.unstorable_store_id(pl.col("store_id"))
-        if valid.select(unstorable.is_not_null().any()).item():
-            flagged = valid.with_columns(reason=unstorable)
-            extra = flagged.filter(pl.col("reason").is_not_null()).select(
-                pl.col("line").cast(pl.Int64), "reason", pl.col("store_id").alias("raw")
-            )
-            valid = flagged.filter(pl.col("reason").is_null()).drop("reason")
-            rejects = pl.concat([rejects.select("line", "reason", "raw"), extra]).sort("line")
         self.lines += chunk.lines
         self.loaded += valid.height
         self.rejected += rejects.height

@@ -25,8 +25,8 @@ from storemon.ingest.timestamps import (
     SUPPORTED_UNTIL_US,
     timestamps_us,
 )
+from storemon.store_ids import store_id_checks, trim_store_id
 
-MAX_STORE_ID_CHARS = 255
 #: The longest group name (the ``store_groups.group_name`` column).
 MAX_GROUP_CHARS = 255
 #: Special dates lie in the supported range of timestamps (1900 to 2199).
@@ -95,22 +95,12 @@ def _message(*parts: str | pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
 
 
-_STRIPPED_STORE_ID = pl.col("store_id").str.strip_chars().alias("_store_id")
+_STRIPPED_STORE_ID = trim_store_id(pl.col("store_id")).alias("_store_id")
 
 
 def _store_id_rules() -> list[_Rule]:
-    store_id = pl.col("_store_id")
     return [
-        _Rule(store_id == "", pl.lit("empty store_id")),
-        _Rule(
-            store_id.str.len_chars() > MAX_STORE_ID_CHARS,
-            pl.lit(f"store_id is longer than {MAX_STORE_ID_CHARS} characters"),
-        ),
-        # PostgreSQL cannot store NUL in text; no real id contains one.
-        _Rule(
-            store_id.str.contains("\x00", literal=True),
-            pl.lit("store_id contains a NUL character"),
-        ),
+        _Rule(broken, pl.lit(reason)) for broken, reason in store_id_checks(pl.col("_store_id"))
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -14,6 +14,7 @@ from storemon.api.params import timestamp_param
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.data import stores
 from storemon.engine import DEFAULT_TIMEZONE, store_timeline
+from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range
 
 router = APIRouter(tags=["stores"])
 
@@ -24,12 +25,7 @@ DEFAULT_SPAN = timedelta(days=7)
 #: The longest time line one request may ask for: three weeks (the engine
 #: packs interval offsets into 41 bits, about 25 days).
 MAX_SPAN = timedelta(days=21)
-#: Time lines stay within years the zone arithmetic handles (not year 1 or 9999).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _US = 1_000_000
-_EARLIEST_US = int(EARLIEST.timestamp()) * _US
-_LATEST_US = int(LATEST.timestamp()) * _US
 _SPAN_US = int(DEFAULT_SPAN.total_seconds()) * _US
 _MAX_SPAN_US = int(MAX_SPAN.total_seconds()) * _US
 
@@ -171,8 +167,8 @@ def _span(start_us: int | None, end_us: int | None, newest_us: int | None) -> tu
         raise ApiError(422, "end must be after start")
     if end_us - start_us > _MAX_SPAN_US:
         raise ApiError(422, f"the span is longer than {MAX_SPAN.days} days")
-    if start_us < _EARLIEST_US or end_us > _LATEST_US:
-        raise ApiError(422, f"the span must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    if not (in_supported_range(start_us) and in_supported_range(end_us)):
+        raise ApiError(422, f"the span must lie within the supported range ({SUPPORTED_RANGE})")
     return start_us, end_us
 
 
