@@ -242,3 +242,22 @@ def test_a_nul_character_is_never_a_server_error(api: TestClient) -> None:
     for response in responses:
         assert response.status_code in (200, 422), response.text
         assert "error" in response.json() or response.json()["committed"]
+
+
+def test_an_upload_rejects_ids_that_are_not_utf8_and_loads_the_rest(api: TestClient) -> None:
+    csv = (
+        b"store_id,status,timestamp_utc\n"
+        b"ab\xffc,active,2023-01-25 10:00:00\n"
+        b"ab\xfec,inactive,2023-01-25 10:00:00\n"
+        b"ok,active,2023-01-25 10:00:00\n"
+    )
+    response = api.post("/ingest/status", content=csv, headers={"Content-Type": "text/csv"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["loaded"], body["rejected"]) == (1, 2)
+    assert body["first_rejects"] == [
+        {"line": 2, "reason": "not valid UTF-8 text"},
+        {"line": 3, "reason": "not valid UTF-8 text"},
+    ]
+    assert _polls(api) == {("ok", 1674640800000000): True}

@@ -134,10 +134,10 @@ def test_a_bom_before_the_header_is_dropped() -> None:
     assert headers == [["a", "b"]]
 
 
-def test_invalid_utf8_does_not_stop_the_file() -> None:
+def test_invalid_utf8_rejects_its_record_and_the_file_goes_on() -> None:
     result = read(b"a,b\n\xff\xfe,2\n3,4\n")
-    assert [row[1:] for row in result.rows] == [("2", 2), ("4", 3)]
-    assert result.rows[0][0] == "\ufffd\ufffd"
+    assert result.rows == [("3", "4", 3)]
+    assert result.rejects == [(2, "not valid UTF-8 text", "\ufffd\ufffd,2")]
 
 
 def test_selected_columns_are_taken_by_position_and_named() -> None:

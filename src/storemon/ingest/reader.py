@@ -13,8 +13,9 @@ escapes come in pairs, so they never change the parity).
 A block takes the fast road when it has no quotes: polars parses it as is and
 the field count is checked in total (every row parsed, and exactly
 ``width - 1`` commas per row, while polars itself refuses rows with too many
-fields). Otherwise, or when that check fails, numpy finds every record, its
-line and its field count; records too short to reach every column read become
+fields, and any byte that is not UTF-8). Otherwise, or when that check
+fails, numpy finds every record, its line and its field count; records too
+short to reach every column read, or holding bytes that are not UTF-8, become
 rejects, blank lines are dropped, and polars parses the rest. Python's ``csv``
 module reads the block instead when some record has extra trailing fields
 (ignored, as extra columns are) or polars disagrees about the record count
@@ -23,6 +24,7 @@ module reads the block instead when some record has extra trailing fields
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -48,6 +50,10 @@ DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 #: A rejected record's raw text is cut to this many characters.
 MAX_RAW_CHARS = 1000
+#: The reason of a record with bytes that are not UTF-8 (in any field: where
+#: the file is not the text it claims to be, its field boundaries are not
+#: trustworthy either). Replacing the bytes instead would merge distinct ids.
+NOT_UTF8 = "not valid UTF-8 text"
 
 _BOM = b"\xef\xbb\xbf"
 _NEWLINE, _CR, _QUOTE, _COMMA = 10, 13, 34, 44
@@ -276,7 +282,7 @@ class _Columns:
         return max(self.positions.values()) + 1
 
 
-def _polars_read(data: bytes, columns: _Columns, *, lossy: bool) -> pl.DataFrame:
+def _polars_read(data: bytes, columns: _Columns) -> pl.DataFrame:
     order = sorted(columns.positions.items(), key=lambda item: item[1])
     frame = pl.read_csv(
         data,
@@ -286,7 +292,7 @@ def _polars_read(data: bytes, columns: _Columns, *, lossy: bool) -> pl.DataFrame
         infer_schema=False,
         empty_string_is_null=False,
         quote_char='"',
-        encoding="utf8-lossy" if lossy else "utf8",
+        encoding="utf8",
         raise_if_empty=False,
     )
     return frame.rename({f"c{position}": name for name, position in order}).select(
@@ -324,7 +330,7 @@ def _fast_parse(data: bytes, columns: _Columns) -> pl.DataFrame | None:
     if _count(data, _COMMA) != (columns.width - 1) * records:
         return None
     try:
-        frame = _polars_read(data, columns, lossy=False)
+        frame = _polars_read(data, columns)
     except pl.exceptions.PolarsError:
         return None
     return frame if frame.height == records else None
@@ -353,10 +359,11 @@ def _careful_parse(data: bytes, first_line: int, lines: int, columns: _Columns) 
     blank = np.zeros(ends.size, dtype=bool)
     for i in np.flatnonzero(field_counts == 1).tolist():
         blank[i] = not data[starts[i] : ends[i]].strip()
+    not_utf8 = _not_utf8(data, starts, ends)
     # A record may carry extra fields after the header's (ignored, as extra
     # columns are) but must reach every column that is read.
-    ragged = (field_counts < columns.needed) & ~blank
-    good = np.flatnonzero((field_counts >= columns.needed) & ~blank)
+    ragged = (field_counts < columns.needed) & ~blank & ~not_utf8
+    good = np.flatnonzero((field_counts >= columns.needed) & ~blank & ~not_utf8)
 
     reject_lines = record_lines[ragged].tolist()
     reasons = [f"expected {columns.width} fields, found {n}" for n in field_counts[ragged].tolist()]
@@ -364,6 +371,10 @@ def _careful_parse(data: bytes, first_line: int, lines: int, columns: _Columns) 
         _decode(data[s:e])
         for s, e in zip(starts[ragged].tolist(), ends[ragged].tolist(), strict=True)
     ]
+    for i in np.flatnonzero(not_utf8).tolist():
+        reject_lines.append(int(record_lines[i]))
+        reasons.append(NOT_UTF8)
+        raws.append(_decode(data[starts[i] : ends[i]]))
 
     spans = _Spans(starts[good], ends[good], record_lines[good])
     regular = bool(np.all(field_counts[good] == columns.width))
@@ -376,6 +387,26 @@ def _careful_parse(data: bytes, first_line: int, lines: int, columns: _Columns) 
             raws.append(raw)
     rejects = rejects_frame(reject_lines, reasons, raws).sort("line")
     return RecordChunk(_with_lines(frame, spans.lines), rejects, lines, data, first_line, spans)
+
+
+def _not_utf8(data: bytes, starts: IntArray, ends: IntArray) -> npt.NDArray[np.bool_]:
+    """Which records hold bytes that are not UTF-8. Decoding stops at the
+    first bad byte and resumes at the next record, so a block costs one
+    decoding pass however many records are bad."""
+    bad = np.zeros(starts.size, dtype=bool)
+    if data.isascii():
+        return bad
+    view = memoryview(data)
+    at = 0
+    while at < len(data):
+        try:
+            codecs.utf_8_decode(view[at:], "strict", True)
+            break
+        except UnicodeDecodeError as error:
+            record = int(np.searchsorted(starts, at + error.start, side="right")) - 1
+            bad[record] = True
+            at = int(starts[record + 1]) if record + 1 < starts.size else len(data)
+    return bad
 
 
 def _polars_good_records(
@@ -398,7 +429,7 @@ def _polars_good_records(
             for a, b in zip(run_first.tolist(), run_last.tolist(), strict=True)
         )
     try:
-        frame = _polars_read(selected, columns, lossy=True)
+        frame = _polars_read(selected, columns)
     except pl.exceptions.PolarsError:
         return None
     return frame if frame.height == good.size else None
@@ -412,7 +443,7 @@ def _csv_module_parse(
     kept: list[int] = []
     dropped: list[tuple[int, str, str]] = []
     for i, (start, end) in enumerate(zip(spans.starts.tolist(), spans.ends.tolist(), strict=True)):
-        text = data[start:end].decode("utf-8", errors="replace")
+        text = data[start:end].decode("utf-8")  # records that are not were rejected
         row = next(csv.reader(io.StringIO(text, newline="")), [])
         if len(row) < columns.needed:
             reason = f"expected {columns.width} fields, found {len(row)}"
