@@ -12,13 +12,15 @@ Transactions:
 
 Every transaction that changes the data bumps ``dataset_state.version``. The
 ``ingests`` row says how a load went; one left ``running`` was interrupted.
+A value the database refuses raises :class:`storemon.data.dataset.RefusedValue`
+(after the ingest is logged as failed).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from os import PathLike
@@ -33,6 +35,7 @@ from storemon.data.rejects import record_rejects
 from storemon.ingest.feeds import Feed
 from storemon.ingest.parse import ParsedChunk, parse_feed
 from storemon.ingest.reader import Source
+from storemon.ingest.validate import validate
 from storemon.messages import first_line
 
 #: How many rejects an :class:`IngestResult` quotes; the rest are in the database.
@@ -78,6 +81,35 @@ def ingest_feed(
             source_name=source_name,
             on_progress=on_progress,
         )
+
+
+def ingest_polls(
+    engine: Engine,
+    polls: Sequence[Mapping[str, object]],
+    *,
+    strict: bool = False,
+    source_name: str = "poll batch",
+) -> IngestResult:
+    """Load a batch of status polls (``store_id``, ``status``,
+    ``timestamp_utc`` text each), checked like the status feed; a reject's
+    line is the poll's 1-based position in ``polls``."""
+    fields = pl.DataFrame(
+        {
+            "store_id": [poll["store_id"] for poll in polls],
+            "status": [poll["status"] for poll in polls],
+            "timestamp_utc": [poll["timestamp_utc"] for poll in polls],
+            "line": range(1, len(polls) + 1),
+        },
+        schema={
+            "store_id": pl.String,
+            "status": pl.String,
+            "timestamp_utc": pl.String,
+            "line": pl.Int64,
+        },
+    )
+    valid, rejects = validate(Feed.STATUS, fields)
+    chunk = ParsedChunk(valid=valid, rejects=rejects, lines=len(polls))
+    return load_chunks(engine, Feed.STATUS, [chunk], strict=strict, source_name=source_name)
 
 
 T = TypeVar("T")

@@ -10,14 +10,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import IO, Annotated, Any
 
-import polars as pl
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg import DataError as PostgresDataError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from typing_extensions import TypedDict
@@ -26,13 +23,11 @@ from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
 from storemon.api.schemas import ErrorBody
 from storemon.data import ingest_log
+from storemon.data.dataset import RefusedValue
 from storemon.data.stores import reject_page
 from storemon.ingest.errors import IngestError
 from storemon.ingest.feeds import Feed
-from storemon.ingest.parse import ParsedChunk
-from storemon.ingest.service import IngestResult, ingest_feed, load_chunks
-from storemon.ingest.validate import validate
-from storemon.messages import first_line
+from storemon.ingest.service import IngestResult, ingest_feed, ingest_polls
 
 router = APIRouter(tags=["ingest"])
 
@@ -102,16 +97,10 @@ def _answer(result: IngestResult) -> JSONResponse:
     return JSONResponse(failure.model_dump(mode="json"), status_code=422)
 
 
-#: A value the database cannot store got past validation (PostgreSQL refuses
-#: NUL characters in text; COPY raises the driver's error unwrapped).
-_DATA_ERRORS = (DataError, PostgresDataError)
-
-
-def _refused(error: Exception) -> ApiError:
+def _refused(error: RefusedValue) -> ApiError:
     # The input's fault, not the server's. The ingest is logged as failed;
     # chunks of a status feed committed before it stay.
-    cause = error.orig if isinstance(error, DataError) else error
-    return ApiError(422, f"the database refused a value: {first_line(cause)}")
+    return ApiError(422, str(error))
 
 
 def _too_large(limit: int) -> ApiError:
@@ -221,7 +210,7 @@ async def ingest_file(
             )
         except IngestError as error:
             raise ApiError(422, str(error)) from None
-        except _DATA_ERRORS as error:
+        except RefusedValue as error:
             raise _refused(error) from None
     return _answer(result)
 
@@ -357,25 +346,7 @@ def _load_batch(container: ContainerDep, body: bytes, strict: bool) -> IngestRes
     most = container.settings.max_batch_polls
     if len(polls) > most:
         raise ApiError(413, f"{len(polls)} polls in one batch; at most {most}")
-    fields = pl.DataFrame(
-        {
-            "store_id": [poll["store_id"] for poll in polls],
-            "status": [poll["status"] for poll in polls],
-            "timestamp_utc": [poll["timestamp_utc"] for poll in polls],
-            "line": range(1, len(polls) + 1),
-        },
-        schema={
-            "store_id": pl.String,
-            "status": pl.String,
-            "timestamp_utc": pl.String,
-            "line": pl.Int64,
-        },
-    )
-    valid, rejects = validate(Feed.STATUS, fields)
-    chunk = ParsedChunk(valid=valid, rejects=rejects, lines=len(polls))
-    return load_chunks(
-        container.engine, Feed.STATUS.value, [chunk], strict=strict, source_name="POST /polls"
-    )
+    return ingest_polls(container.engine, polls, strict=strict, source_name="POST /polls")
 
 
 @router.post(
@@ -401,6 +372,6 @@ async def post_polls(
     body = b"".join([chunk async for chunk in _limited(request, limit)])
     try:
         result = await asyncio.to_thread(_load_batch, container, body, strict)
-    except _DATA_ERRORS as error:
+    except RefusedValue as error:
         raise _refused(error) from None
     return _answer(result)
