@@ -103,7 +103,9 @@ def parse_storemon(column: object) -> int:
     return timestamps_us(column).null_count()  # type: ignore[arg-type]
 
 
-def parse_polars_rules(column: object) -> int:
+def polars_rules_us(column: object) -> object:
+    """Epoch µs by the feed's rules with polars: the accepted forms as one
+    expression, then ``strptime`` and the offset."""
     import polars as pl
 
     frame = column.to_frame("t").select(  # type: ignore[attr-defined]
@@ -119,7 +121,11 @@ def parse_polars_rules(column: object) -> int:
     value = pl.when((hours <= 23) & (minutes <= 59)).then(
         naive.cast(pl.Int64) - sign * (hours * 3600 + minutes * 60) * 1_000_000
     )
-    return frame.select(value).to_series().null_count()
+    return frame.select(value).to_series()
+
+
+def parse_polars_rules(column: object) -> int:
+    return polars_rules_us(column).null_count()  # type: ignore[attr-defined]
 
 
 def parse_polars_one_format(column: object) -> int:
@@ -164,6 +170,114 @@ def child(kind: str, name: str, path: Path) -> None:
     print(f"{time.perf_counter() - started:.4f} {result}")
 
 
+# --- what each reader does with the feed's rules -------------------------------
+
+#: A small file with every shape the feed rules name (docs/rules.md,
+#: "Ingestion"): a BOM, a blank line, a quoted newline, a row with an extra
+#: trailing field (loads), a short row (a reject on line 7), and a row after it.
+PROBE = (
+    b"\xef\xbb\xbfstore_id,status,timestamp_utc\n"
+    b"\n"
+    b"a,active,2023-01-25 10:00:00\n"
+    b'"b\nc",active,2023-01-25 11:00:00\n'
+    b"d,active,2023-01-25 12:00:00,extra\n"
+    b"short,active\n"
+    b"e,active,2023-01-25 13:00:00\n"
+)
+PROBE_REJECT = (7, "short,active")
+
+
+def probe_storemon() -> tuple[list[str], list[tuple[int | None, str]], list[int] | None]:
+    import io
+
+    from storemon.ingest.reader import read_records
+
+    chunks = list(
+        read_records(io.BytesIO(PROBE), lambda header: {n: header.index(n) for n in COLUMNS})
+    )
+    fields = [c.fields for c in chunks]
+    loaded = [v for f in fields for v in f["store_id"].to_list()]
+    lines = [v for f in fields for v in f["line"].to_list()]
+    rejects = [(line, raw) for c in chunks for line, _, raw in c.rejects.rows()]
+    return loaded, rejects, lines
+
+
+def probe_pyarrow() -> tuple[list[str], list[tuple[int | None, str]], list[int] | None]:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    rejects: list[tuple[int | None, str]] = []
+
+    def on_invalid(row: pcsv.InvalidRow) -> str:
+        rejects.append((row.number, row.text))
+        return "skip"
+
+    table = pcsv.read_csv(
+        io.BytesIO(PROBE),
+        read_options=pcsv.ReadOptions(use_threads=False),
+        parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in COLUMNS}),
+    )
+    return table["store_id"].to_pylist(), rejects, None
+
+
+def probe_polars() -> tuple[list[str], list[tuple[int | None, str]], list[int] | None]:
+    import io
+
+    import polars as pl
+
+    try:
+        frame = pl.read_csv(io.BytesIO(PROBE), infer_schema=False)
+    except pl.exceptions.PolarsError:
+        # The only way past the extra field: truncate ragged rows, which also
+        # pads the short one with nulls instead of reporting it.
+        frame = pl.read_csv(io.BytesIO(PROBE), infer_schema=False, truncate_ragged_lines=True)
+    return [v for v in frame["store_id"].to_list() if v is not None], [], None
+
+
+PROBES = {
+    "storemon reader": probe_storemon,
+    "pyarrow open_csv": probe_pyarrow,
+    "polars": probe_polars,
+}
+
+
+#: Texts where a library's reading of a timestamp could differ from the rules.
+TRICKY_TIMESTAMPS = [
+    "2023-01-25 23:59:60",  # no leap seconds
+    "2023-01-25 18:13:22.1234567",  # at most 6 fraction digits
+    "2023-02-29 00:00:00",
+    "2023-01-25T18:13:22+24:00",
+    "2023-01-25t18:13:22z",
+    "2023-01-25 18:13:22 utc",
+    "\uff12\uff10\uff12\uff13-01-25 18:13:22",  # full-width digits
+]
+
+
+def requirements() -> None:
+    import polars as pl
+
+    from storemon.ingest.timestamps import timestamps_us
+
+    texts = pl.Series("t", TRICKY_TIMESTAMPS, dtype=pl.String)
+    ours = timestamps_us(texts).to_list()
+    theirs = polars_rules_us(texts).to_list()  # type: ignore[attr-defined]
+    differ = [t for t, a, b in zip(TRICKY_TIMESTAMPS, ours, theirs, strict=True) if a != b]
+    print(f"polars regex + strptime differs from the rules on: {differ}\n")
+    print("| reader | extra field row loads | short row rejected with its line | ", end="")
+    print("lines of valid rows | loaded |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, probe in PROBES.items():
+        loaded, rejects, lines = probe()
+        extra = "yes" if "d" in loaded else "no (skipped)"
+        short = "yes" if PROBE_REJECT in rejects else f"no {rejects or '(loaded)'}"
+        numbered = "no" if lines is None else str(lines)
+        print(f"| {name} | {extra} | {short} | {numbered} | {loaded} |")
+    print()
+
+
 # --- the parent -----------------------------------------------------------------
 
 
@@ -186,6 +300,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=harness.DEFAULT_DATA_DIR)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--requirements-only", action="store_true")
     parser.add_argument(
         "--child", nargs=3, metavar=("KIND", "NAME", "PATH"), help=argparse.SUPPRESS
     )
@@ -194,9 +309,13 @@ def main() -> None:
         kind, name, path = args.child
         child(kind, name, Path(path))
         return
+    if args.requirements_only:
+        requirements()
+        return
     path = args.data_dir / "s1" / harness.FEED_FILES["status"]
     if not path.is_file():
         sys.exit(f"{path} is missing: make it with make_dataset.py (see docs/performance.md)")
+    requirements()
     print(f"{path} ({path.stat().st_size / 1e6:.0f} MB), median of {args.runs} runs\n")
     print("| step | candidate | time (s) | peak RSS (MB) | rows / nulls |")
     print("| --- | --- | --- | --- | --- |")
