@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from storemon.data.reports import ReportRecord
-from storemon.store_ids import store_id_problem
+from storemon.store_ids import MAX_STORE_ID_CHARS, store_id_problem
 
 MAX_STORE_IDS = 10_000
 
@@ -60,7 +60,9 @@ class TriggerRequest(TriggerOptions):
         for store_id in value:
             problem = store_id_problem(store_id)
             if problem is not None:
-                raise ValueError(f"{problem}: store ids are 1 to 255 characters, no NUL")
+                raise ValueError(
+                    f"{problem}: store ids are 1 to {MAX_STORE_ID_CHARS} characters, no NUL"
+                )
         return list(dict.fromkeys(value))  # repeats do not change the report
 
 
