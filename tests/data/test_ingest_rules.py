@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ from storemon.data.ingest_log import COMPLETE, FAILED, get_ingest
 from storemon.data.rejects import Reject, read_rejects
 from storemon.data.schema import ingests
 from storemon.ingest.parse import ParsedChunk
-from storemon.ingest.service import FIRST_REJECTS, load_chunks
+from storemon.ingest.service import FIRST_REJECTS, ingest_feed, load_chunks
 
 from .builders import hours_chunk, status_chunk, timezones_chunk, us
 from .readback import hours_by_id, polls_by_id, state, timezones_by_id
@@ -129,16 +130,21 @@ def test_store_ids_are_opaque_strings(engine: Engine, database_url: str) -> None
 
 
 def test_store_ids_no_database_can_hold_are_rejected(engine: Engine, database_url: str) -> None:
-    rows = [("x" * 256, T1, True), ("a", T1, True), ("nul\x00id", T1, True)]
-
-    result = load_chunks(engine, "status", [status_chunk(rows)])
+    csv = (
+        "store_id,status,timestamp_utc\n"
+        f"{'x' * 256},active,2023-01-24 10:00:00\n"
+        "a,active,2023-01-24 10:00:00\n"
+        "nul\x00id,active,2023-01-24 10:00:00\n"
+    )
+    result = ingest_feed(engine, "status", io.BytesIO(csv.encode()))
 
     assert (result.loaded, result.rejected) == (1, 2)
     assert result.first_rejects == [
-        (2, "store_id longer than 255 characters"),
+        (2, "store_id is longer than 255 characters"),
         (4, "store_id contains a NUL character"),
     ]
-    assert read_rejects(engine, result.ingest_id)[1].raw == "nul\ufffdid"
+    # PostgreSQL holds no NUL in text: the reject keeps a replacement.
+    assert read_rejects(engine, result.ingest_id)[1].raw == "nul\ufffdid,active,2023-01-24 10:00:00"
     assert polls_by_id(database_url) == {("a", T1): True}
 
 
