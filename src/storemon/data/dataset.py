@@ -31,7 +31,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _refusals_translated(write: Callable[P, R]) -> Callable[P, R]:
+def refusals_translated(write: Callable[P, R]) -> Callable[P, R]:
     """``write`` raising :class:`RefusedValue` for the drivers' data errors
     (COPY's own are wrapped as SQLAlchemy's by :func:`copy_csv`)."""
 
@@ -98,7 +98,7 @@ class StoreKeys:
         rows = conn.execute(sa.select(stores.c.store_id, stores.c.store_key, stores.c.timezone))
         return cls(_store_frame(rows.all()))
 
-    @_refusals_translated
+    @refusals_translated
     def attach(self, conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with a ``store_key`` column for its ``store_id`` column
         (and ``known_timezone``), inserting stores not seen before."""
@@ -166,7 +166,7 @@ def _tuples(frame: pl.DataFrame, columns: Sequence[str]) -> Iterable[tuple[Any, 
     return zip(*(frame.get_column(name).to_list() for name in columns), strict=True)
 
 
-@_refusals_translated
+@refusals_translated
 def write_polls(conn: Connection, polls: pl.DataFrame) -> int:
     """Upsert polls (``store_key``, ``ts_us``, ``active``; at most one row per
     key, see :func:`last_poll_per_key`) and raise ``newest_poll_us`` to the
@@ -259,7 +259,7 @@ def _upsert_polls_mysql(conn: Connection, polls: pl.DataFrame) -> int:
     return int(result.rowcount)
 
 
-@_refusals_translated
+@refusals_translated
 def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
     """Give every store in ``hours`` (``store_key``, ``day``, ``start_s``,
     ``end_s``) exactly these rows as its weekly schedule; other stores keep
@@ -310,7 +310,7 @@ def _schedules(hours: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@_refusals_translated
+@refusals_translated
 def set_timezones(conn: Connection, zones: pl.DataFrame) -> int:
     """Set ``timezone`` of each store in ``zones`` (``store_key``,
     ``timezone``, ``known_timezone`` from :meth:`StoreKeys.attach`; one row per

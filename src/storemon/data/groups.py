@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storemon.data.columnar import read_columns
-from storemon.data.dataset import backend, insert_rows
+from storemon.data.dataset import backend, insert_rows, refusals_translated
 from storemon.data.schema import store_groups
 
 #: Store keys per ``IN (...)`` list.
@@ -26,6 +26,7 @@ _IN_BATCH = 500
 _SEPARATOR = "\x00"
 
 
+@refusals_translated
 def replace_memberships(conn: Connection, rows: pl.DataFrame) -> int:
     """Put every store in ``rows`` (``store_key``, ``group``) in exactly these
     groups (a repeated pair counts once); other stores keep theirs. Stores

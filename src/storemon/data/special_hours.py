@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storemon.data.columnar import read_integers
-from storemon.data.dataset import insert_rows
+from storemon.data.dataset import insert_rows, refusals_translated
 from storemon.data.schema import special_hours
 
 _COLUMNS = ("store_key", "date_days", "start_s", "end_s")
@@ -27,6 +27,7 @@ _IN_BATCH = 500
 _NO_TIME = -1
 
 
+@refusals_translated
 def replace_special_hours(conn: Connection, rows: pl.DataFrame) -> int:
     """Give every store in ``rows`` (``store_key``, ``date`` as a polars Date,
     ``start_s``, ``end_s``, both null on a closed row) exactly these special
