@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,7 +28,9 @@ from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 
 
-def _ipc(compression: str | None) -> tuple[Callable[[pa.Table], bytes], Callable[[bytes], pa.Table]]:
+def _ipc(
+    compression: str | None,
+) -> tuple[Callable[[pa.Table], bytes], Callable[[bytes], pa.Table]]:
     def encode(frame: pa.Table) -> bytes:
         sink = io.BytesIO()
         options = pa.ipc.IpcWriteOptions(compression=compression)
@@ -83,13 +86,13 @@ def main(argv: list[str]) -> None:
         frame = uptime_frame(build_report(url, request).report, request)
         rows = f"{frame.num_rows:,}"
         csv = render_csv(frame)
-        csv_ms = _median_ms(lambda: render_csv(frame), args.runs)
+        csv_ms = _median_ms(partial(render_csv, frame), args.runs)
         print(f"| {rows} | (CSV text, rendered from the frame) | {len(csv):,} | {csv_ms:.1f} | |")
         for name, (encode, decode) in CANDIDATES.items():
             data = encode(frame)
             assert decode(data).equals(frame)
-            encode_ms = _median_ms(lambda e=encode: e(frame), args.runs)  # type: ignore[misc]
-            decode_ms = _median_ms(lambda d=decode, b=data: d(b), args.runs)  # type: ignore[misc]
+            encode_ms = _median_ms(partial(encode, frame), args.runs)
+            decode_ms = _median_ms(partial(decode, data), args.runs)
             print(f"| {rows} | {name} | {len(data):,} | {encode_ms:.1f} | {decode_ms:.1f} |")
 
 

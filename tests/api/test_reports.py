@@ -15,7 +15,8 @@ from storemon.data import reports
 from storemon.data.database import make_engine
 from storemon.data.schema import stores
 from storemon.data.snapshot import reader_for
-from storemon.reports.csv_output import render_csv
+from storemon.reports.frame import uptime_frame
+from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 
 from .feeds import END, ingest_file, store_ids, write_late_poll
@@ -26,7 +27,8 @@ ALL_STORES = len(store_ids(30, 7))
 
 def report_command_csv(url: str, request: ReportRequest | None = None) -> bytes:
     """What ``storemon report`` writes for the same data and parameters."""
-    return render_csv(build_report(reader_for(url), request or ReportRequest()).report)
+    request = request or ReportRequest()
+    return render_csv(uptime_frame(build_report(reader_for(url), request).report, request))
 
 
 def us(moment: datetime) -> int:
@@ -196,7 +198,7 @@ def test_reports_are_listed_newest_first_in_pages_and_by_status(loaded_url: str)
 def test_report_metadata_tells_when_and_on_what_data(loaded_url: str) -> None:
     with running_api(loaded_url) as client:
         report_id = client.post("/trigger_report").json()["report_id"]
-        done = wait_for_report(client, report_id)
+        wait_for_report(client, report_id)
 
         info = client.get(f"/reports/{report_id}").json()
 
@@ -205,7 +207,13 @@ def test_report_metadata_tells_when_and_on_what_data(loaded_url: str) -> None:
         assert (info["interpolation"], info["as_of"], info["store_ids"]) == ("nearest", None, None)
         assert info["now"] == END.isoformat().replace("+00:00", "Z")
         assert info["row_count"] == ALL_STORES
-        assert info["csv_bytes"] == len(done.content)
+        engine = make_engine(loaded_url)
+        try:
+            with engine.connect() as connection:
+                stored = reports.read_frame(connection, report_id)
+        finally:
+            engine.dispose()
+        assert stored is not None and info["stored_bytes"] == len(stored)
         assert info["attempts"] == 1
         assert info["data_version"] >= 1
         created, finished = (datetime.fromisoformat(info[k]) for k in ("created_at", "finished_at"))

@@ -23,7 +23,8 @@ from storemon.api.app import create_app
 from storemon.data.database import make_engine
 from storemon.data.snapshot import reader_for
 from storemon.ingest.service import ingest_feed
-from storemon.reports.csv_output import render_csv
+from storemon.reports.frame import uptime_frame
+from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 from storemon.settings import Settings
 
@@ -128,8 +129,9 @@ def test_a_celery_worker_computes_the_triggered_report(
             time.sleep(0.05)
 
     assert response.headers["X-Report-Status"] == "Complete"
-    expected = build_report(reader_for(database_url), ReportRequest())
-    assert response.content == render_csv(expected.report)
+    request = ReportRequest()
+    expected = build_report(reader_for(database_url), request)
+    assert response.content == render_csv(uptime_frame(expected.report, request))
     assert response.content.count(b"\n") == 3
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
 from storemon.jobs.inprocess import InProcessRunner
+from storemon.reports.frame import decode_frame
+from storemon.reports.rendering import render_csv
 from storemon.settings import Settings
 
 from .jobs_for_tests import DIE, SLOW, dies_on_request
@@ -58,7 +60,9 @@ def test_the_pool_computes_a_report(database_url: str, engine: Engine) -> None:
 
     assert record.status is ReportStatus.complete
     with engine.connect() as connection:
-        assert reports.read_csv(connection, record.id) == (
+        stored = reports.read_frame(connection, record.id)
+        assert stored is not None
+        assert render_csv(decode_frame(stored)) == (
             b"store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
             b"downtime_last_hour,downtime_last_day,downtime_last_week\n"
         )

@@ -65,7 +65,7 @@ def test_a_report_deleted_while_it_runs_stores_nothing(engine: Engine) -> None:
         reports.delete(connection, [record.id])
         stored = reports.complete(connection, record.id, b"csv\n", 0, 0, 1)
         assert not stored
-        assert reports.read_csv(connection, record.id) is None
+        assert reports.read_frame(connection, record.id) is None
 
 
 def test_a_job_for_a_missing_report_does_nothing(database_url: str, engine: Engine) -> None:
@@ -129,6 +129,6 @@ def test_prune_deletes_only_reports_finished_before_the_retention(engine: Engine
 
     with engine.connect() as connection:
         assert reports.get(connection, old.id) is None
-        assert reports.read_csv(connection, old.id) is None
-        assert reports.read_csv(connection, recent.id) == b"x\n"
+        assert reports.read_frame(connection, old.id) is None
+        assert reports.read_frame(connection, recent.id) == b"x\n"
         assert reports.get(connection, unfinished.id) is not None

@@ -21,7 +21,8 @@ from storemon.data.snapshot import reader_for
 from storemon.engine import Hours, Polls, Snapshot, Stores, compute_report
 from storemon.ingest.feeds import Feed
 from storemon.ingest.service import ingest_feed
-from storemon.reports.csv_output import render_csv
+from storemon.reports.frame import uptime_frame
+from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 
 BASE = datetime(2023, 3, 8, tzinfo=UTC)  # the week before US DST starts
@@ -103,7 +104,7 @@ def _expected(data: dict[str, object], now_us: int) -> bytes:
         Polls.build([k[0] for k in keys], [k[1] + _us(BASE) for k in keys], list(latest.values())),
         Hours.build(*zip(*data["hours"], strict=True) if data["hours"] else ([], [], [], [])),
     )
-    return render_csv(compute_report(snapshot, now_us))
+    return render_csv(uptime_frame(compute_report(snapshot, now_us), ReportRequest()))
 
 
 def _us(moment: datetime) -> int:
@@ -127,8 +128,11 @@ def test_feeds_ingested_from_files_give_the_report_of_the_same_data(
                 root / "status.csv",
                 ["store_id", "status", "timestamp_utc"],
                 [
-                    [ids[i], "active" if a else "INACTIVE",
-                     _format(BASE + timedelta(microseconds=t), style)]
+                    [
+                        ids[i],
+                        "active" if a else "INACTIVE",
+                        _format(BASE + timedelta(microseconds=t), style),
+                    ]
                     for (i, t, a), style in zip(polls, styles, strict=True)
                 ],
                 data,
@@ -158,4 +162,4 @@ def test_feeds_ingested_from_files_give_the_report_of_the_same_data(
             engine.dispose()
         built = build_report(reader_for(url), ReportRequest())
         now_us = built.now_us if polls else 0
-        assert render_csv(built.report) == _expected(data, now_us)
+        assert render_csv(uptime_frame(built.report, ReportRequest())) == _expected(data, now_us)

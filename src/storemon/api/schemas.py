@@ -93,7 +93,9 @@ class ReportInfo(BaseModel):
         "version it was asked for on)."
     )
     attempts: int
-    csv_bytes: int | None
+    stored_bytes: int | None = Field(
+        description="Size of the stored report, from which every download format is rendered."
+    )
 
     @classmethod
     def of(cls, record: ReportRecord) -> ReportInfo:
@@ -112,7 +114,7 @@ class ReportInfo(BaseModel):
             now=format_us(record.now_us),
             data_version=record.data_version,
             attempts=record.attempts,
-            csv_bytes=record.csv_bytes,
+            stored_bytes=record.frame_bytes,
         )
 
 

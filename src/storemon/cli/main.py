@@ -182,7 +182,8 @@ def report(
     from storemon.cli.progress import working
     from storemon.data.database import NoDatabaseError
     from storemon.messages import plural
-    from storemon.reports.csv_output import render_csv
+    from storemon.reports.frame import uptime_frame
+    from storemon.reports.rendering import render_csv
     from storemon.reports.service import ReportRequest, build_report
 
     as_of_us = _parse_as_of(as_of) if as_of is not None else None
@@ -193,7 +194,7 @@ def report(
             built = build_report(services.reader, request)
         except NoDatabaseError as error:
             raise UserError(f"{error} (storemon ingest creates it)") from None
-        _write_atomically(out, render_csv(built.report))
+        _write_atomically(out, render_csv(uptime_frame(built.report, request)))
     if built.unknown_store_ids:
         unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
         _echo(f"warning: the database has no store {unknown}")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 #: The newest revision in ``migrations/versions``; a test keeps them in step.
-HEAD_REVISION = "special_hours_and_groups"
+HEAD_REVISION = "report_frames"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

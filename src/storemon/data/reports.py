@@ -1,4 +1,4 @@
-"""Report jobs as rows: the repository for ``reports`` and ``report_files``.
+"""Report jobs as rows: the repository for ``reports`` and ``report_frames``.
 
 Every state change is one conditional UPDATE, so two workers (or a restarted
 server and a worker) can never both run or both finish the same report.
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from storemon.data.database import SQLITE_BEGIN
-from storemon.data.schema import DATASET_STATE_ID, dataset_state, report_files, reports
+from storemon.data.schema import DATASET_STATE_ID, dataset_state, report_frames, reports
 from storemon.data.types import as_utc, in_batches
 
 
@@ -61,7 +61,8 @@ class ReportRecord:
     now_us: int | None
     data_version: int | None
     attempts: int
-    csv_bytes: int | None
+    #: Size of the stored frame.
+    frame_bytes: int | None
 
     @property
     def duration_s(self) -> float | None:
@@ -108,7 +109,7 @@ _COLUMNS = (
     reports.c.now_us,
     reports.c.data_version,
     reports.c.attempts,
-    reports.c.csv_bytes,
+    reports.c.frame_bytes,
 )
 
 
@@ -126,7 +127,7 @@ def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
         now_us=row.now_us,
         data_version=row.data_version,
         attempts=row.attempts,
-        csv_bytes=row.csv_bytes,
+        frame_bytes=row.frame_bytes,
     )
 
 
@@ -144,7 +145,7 @@ def create(connection: Connection, params: ReportParams, data_version: int) -> R
         now_us=None,
         data_version=data_version,
         attempts=0,
-        csv_bytes=None,
+        frame_bytes=None,
     )
     connection.execute(
         reports.insert().values(
@@ -164,8 +165,8 @@ def create(connection: Connection, params: ReportParams, data_version: int) -> R
 
 # Built once: the status poll is the hottest query of the API.
 _GET = sa.select(*_COLUMNS).where(reports.c.id == sa.bindparam("report_id"))
-_READ_CSV = sa.select(report_files.c.csv).where(
-    report_files.c.report_id == sa.bindparam("report_id")
+_READ_FRAME = sa.select(report_frames.c.frame).where(
+    report_frames.c.report_id == sa.bindparam("report_id")
 )
 
 
@@ -263,13 +264,13 @@ def requeue(connection: Connection, report_id: str) -> None:
 def complete(
     connection: Connection,
     report_id: str,
-    csv: bytes,
+    frame: bytes,
     row_count: int,
     now_us: int,
     data_version: int,
 ) -> bool:
-    """Running -> Complete with its CSV; False if it was no longer Running
-    (deleted, or failed meanwhile)."""
+    """Running -> Complete with its encoded frame; False if it was no longer
+    Running (deleted, or failed meanwhile)."""
     moved = _move(
         connection,
         report_id,
@@ -279,10 +280,10 @@ def complete(
         row_count=row_count,
         now_us=now_us,
         data_version=data_version,
-        csv_bytes=len(csv),
+        frame_bytes=len(frame),
     )
     if moved:
-        connection.execute(report_files.insert().values(report_id=report_id, csv=csv))
+        connection.execute(report_frames.insert().values(report_id=report_id, frame=frame))
     return moved
 
 
@@ -298,18 +299,18 @@ def fail(connection: Connection, report_id: str, error: str) -> bool:
     )
 
 
-def read_csv(connection: Connection, report_id: str) -> bytes | None:
-    """The CSV of a Complete report (None for any other)."""
-    value = connection.execute(_READ_CSV, {"report_id": report_id}).scalar()
+def read_frame(connection: Connection, report_id: str) -> bytes | None:
+    """The encoded frame of a Complete report (None for any other)."""
+    value = connection.execute(_READ_FRAME, {"report_id": report_id}).scalar()
     return bytes(value) if value is not None else None
 
 
 def delete(connection: Connection, report_ids: Sequence[str]) -> int:
-    """Delete reports and their files; returns how many reports were deleted.
+    """Delete reports and their frames; returns how many reports were deleted.
     A job still running one finds it gone and stores nothing."""
     deleted = 0
     for batch in in_batches(report_ids):
-        connection.execute(report_files.delete().where(report_files.c.report_id.in_(batch)))
+        connection.execute(report_frames.delete().where(report_frames.c.report_id.in_(batch)))
         result = connection.execute(reports.delete().where(reports.c.id.in_(batch)))
         deleted += int(result.rowcount)
     return deleted

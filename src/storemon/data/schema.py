@@ -138,7 +138,7 @@ dataset_state = sa.Table(
 
 DATASET_STATE_ID = 1
 
-# Report jobs (storemon.data.reports): parameters, state, and the finished CSV.
+# Report jobs (storemon.data.reports): parameters, state, and the finished frame.
 reports = sa.Table(
     "reports",
     metadata,
@@ -158,25 +158,28 @@ reports = sa.Table(
     sa.Column("now_us", sa.BigInteger, nullable=True),
     sa.Column("data_version", sa.BigInteger, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("csv_bytes", sa.BigInteger, nullable=True),
+    # Size of the stored frame (storemon.reports.frame), not of any download.
+    sa.Column("frame_bytes", sa.BigInteger, nullable=True),
     sa.Index("ix_reports_params_key", "params_key"),
     sa.Index("ix_reports_status", "status"),
     sa.Index("ix_reports_created_at", "created_at"),
     **UTF8,
 )
 
-# MySQL's plain BLOB stops at 64 KiB; a report CSV is megabytes.
+# MySQL's plain BLOB stops at 64 KiB; a stored report is megabytes.
 ReportBytes = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
-report_files = sa.Table(
-    "report_files",
+# A finished report as an encoded frame (storemon.reports.frame), rendered to
+# each download format when it is downloaded.
+report_frames = sa.Table(
+    "report_frames",
     metadata,
     sa.Column(
         "report_id",
         sa.String(32),
-        sa.ForeignKey("reports.id", name="fk_report_files_report_id"),
+        sa.ForeignKey("reports.id", name="fk_report_frames_report_id"),
         primary_key=True,
     ),
-    sa.Column("csv", ReportBytes, nullable=False),
+    sa.Column("frame", ReportBytes, nullable=False),
     **UTF8,
 )

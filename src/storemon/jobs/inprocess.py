@@ -56,7 +56,7 @@ def run_in_worker(settings: Settings, report_id: str) -> str:
 
 def _warm_up() -> None:
     # Pay for the heavy imports when the pool starts, not in the first report.
-    import storemon.reports.csv_output
+    import storemon.reports.frame
     import storemon.reports.service  # noqa: F401
 
 

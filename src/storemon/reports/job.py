@@ -1,7 +1,7 @@
 """One report job, start to finish, wherever it runs.
 
 The job owns its transactions: claim (Pending -> Running) commits before the
-work starts, the result (Complete with its CSV, or Failed with the reason)
+work starts, the result (Complete with its frame, or Failed with the reason)
 commits in one transaction at the end. A process that dies in between leaves
 the report Running; ``recover`` at the next start puts it back in the queue.
 """
@@ -28,12 +28,12 @@ log = logging.getLogger(__name__)
 
 def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
     """Compute report ``report_id`` (reading through ``reader``) and store
-    its CSV (writing through ``engine``); returns the final status.
+    its frame (writing through ``engine``); returns the final status.
 
     Never raises for a failure of the report itself: that is recorded on the
     report. A report someone else already claimed is left alone.
     """
-    from storemon.reports.csv_output import render_csv
+    from storemon.reports.frame import encode_frame, uptime_frame
     from storemon.reports.service import ReportRequest, build_report
 
     with engine.begin() as connection:
@@ -50,7 +50,7 @@ def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
             params.as_of_us, cast(Interpolation, params.interpolation), params.store_ids
         )
         built = build_report(reader, request)
-        csv = render_csv(built.report)
+        frame = encode_frame(uptime_frame(built.report, request))
     except Exception as error:  # recorded on the report, not lost
         log.exception("report %s failed", report_id)
         with engine.begin() as connection:
@@ -58,7 +58,7 @@ def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
         return reports.ReportStatus.failed.value
     with engine.begin() as connection:
         stored = reports.complete(
-            connection, report_id, csv, len(built.report), built.now_us, built.state.version
+            connection, report_id, frame, len(built.report), built.now_us, built.state.version
         )
     log.info(
         "report %s: %d stores in %.2f s",

@@ -23,13 +23,13 @@ from storemon.api.schemas import (
 )
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
-from storemon.reports.formats import FORMATS, convert
+from storemon.reports.frame import decode_frame
 from storemon.reports.queue import QueueFullError, QueueUnavailableError, trigger_report
+from storemon.reports.rendering import FORMATS, FormatLimitError, ReportFormat, render
 
 router = APIRouter(tags=["reports"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
-ReportFormat = Literal["csv", "json", "parquet"]
 #: Seconds a client is asked to wait when the queue is full.
 RETRY_AFTER_S = 5
 #: Beyond any real list, and within every database's integers.
@@ -157,20 +157,24 @@ ReportDep = Annotated[ReportRecord, Depends(report_or_404)]
 
 
 def _complete_file(container: ContainerDep, report_id: str) -> tuple[ReportRecord, bytes | None]:
-    """The report, and its CSV when it is complete (one connection)."""
+    """The report, and its stored frame when it is complete (one connection)."""
     with container.engine.connect() as connection:
         record = reports.get(connection, report_id)
         if record is None:
             raise ApiError(404, f"unknown report_id {report_id!r}")
         if record.status is not ReportStatus.complete:
             return record, None
-        return record, reports.read_csv(connection, report_id)
+        return record, reports.read_frame(connection, report_id)
 
 
 def _file_response(report_id: str, data: bytes, fmt: ReportFormat) -> Response:
     media_type, suffix = FORMATS[fmt]
+    try:
+        content = render(decode_frame(data), fmt)
+    except FormatLimitError as error:
+        raise ApiError(422, str(error)) from None
     return Response(
-        convert(data, fmt),
+        content,
         media_type=media_type,
         headers={
             "X-Report-Status": "Complete",
@@ -248,16 +252,17 @@ async def report_info(record: ReportDep) -> ReportInfo:
 _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The report file.",
-        "content": {"text/csv": {}, "application/json": {}, "application/vnd.apache.parquet": {}},
+        "content": {media_type: {} for media_type, _ in FORMATS.values()},
     },
     404: {"model": ErrorBody},
     409: {"model": ErrorBody, "description": "The report is not complete."},
+    422: {"model": ErrorBody, "description": "The report does not fit the format."},
 }
 
 
 @router.get("/reports/{report_id}/download", response_class=Response, responses=_DOWNLOAD_RESPONSES)
 def download(container: ContainerDep, report_id: str, format: ReportFormat = "csv") -> Response:
-    """Download a complete report as CSV, JSON or Parquet."""
+    """Download a complete report as CSV, JSON, Parquet or XLSX."""
     return _download(container, report_id, format)
 
 
