@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -16,7 +19,7 @@ from storemon.data.database import make_engine
 from storemon.data.schema import stores
 from storemon.data.snapshot import reader_for
 from storemon.reports.frame import uptime_frame
-from storemon.reports.rendering import render_csv
+from storemon.reports.rendering import FORMATS, render_csv
 from storemon.reports.service import ReportRequest, build_report
 
 from .feeds import END, ingest_file, store_ids, write_late_poll
@@ -221,30 +224,38 @@ def test_report_metadata_tells_when_and_on_what_data(loaded_url: str) -> None:
         assert info["duration_s"] >= 0
 
 
-def test_a_complete_report_downloads_as_csv_json_and_parquet(loaded_url: str) -> None:
+def test_a_complete_report_downloads_as_csv_json_parquet_and_xlsx(loaded_url: str) -> None:
     with running_api(loaded_url) as client:
         report_id = client.post("/trigger_report").json()["report_id"]
         csv = wait_for_report(client, report_id).content
 
-        as_csv = client.get(f"/reports/{report_id}/download")
-        as_json = client.get(f"/reports/{report_id}/download", params={"format": "json"})
-        as_parquet = client.get(
-            "/download_report", params={"report_id": report_id, "format": "parquet"}
-        )
+        def download(fmt: str) -> Any:
+            response = client.get(f"/reports/{report_id}/download", params={"format": fmt})
+            assert response.status_code == 200, response.text
+            assert response.headers["content-disposition"] == (
+                f'attachment; filename="report-{report_id}.{fmt}"'
+            )
+            return response
+
+        as_csv, as_json, as_parquet, as_xlsx = map(download, ("csv", "json", "parquet", "xlsx"))
+        by_query = client.get("/download_report", params={"report_id": report_id, "format": "xlsx"})
 
         assert as_csv.content == csv
-        assert (
-            as_csv.headers["content-disposition"]
-            == f'attachment; filename="report-{report_id}.csv"'
-        )
-        rows = json.loads(as_json.content)
+        assert as_xlsx.headers["content-type"] == FORMATS["xlsx"][0]
+        assert by_query.status_code == 200
+        rows = json.loads(as_json.content, parse_float=Decimal)
         table = pq.read_table(io.BytesIO(as_parquet.content)).to_pylist()
         assert rows == table
         assert len(rows) == ALL_STORES
         assert rows[0]["store_id"] == sorted(store_ids(30, 7))[0]
         assert "=HYPERLINK(1)" in {row["store_id"] for row in rows}  # not escaped
+        sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content), read_only=True).active
+        assert sheet is not None
+        cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert "'=HYPERLINK(1)" in {row[0] for row in cells}  # escaped, as in the CSV
+        assert cells[0] == list(rows[0]) and len(cells) == ALL_STORES + 1
         first_line = csv.splitlines()[1].decode().split(",")
-        assert [f"{rows[0][name]:.2f}" for name in list(rows[0])[1:]] == first_line[1:]
+        assert [rows[0][name] for name in list(rows[0])[1:]] == list(map(Decimal, first_line[1:]))
         assert (
             client.get(f"/reports/{report_id}/download", params={"format": "xls"}).status_code
             == 422
