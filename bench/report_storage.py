@@ -5,9 +5,9 @@
 Each URL is a loaded database (``bench/core.py`` leaves them under
 ``../bench-data``; ``storemon ingest`` makes one from any data set). The
 report is computed once per database, then each candidate encoding of its
-frame is timed: encode (what the job pays once) and decode (what every
-download pays), the median of ``--runs``. Rendering the CSV from the frame
-is shown for scale. Prints a Markdown table.
+frame is timed: encode (what the job pays once) and decode, the median of
+``--runs``. Then each download format is timed from the stored bytes
+(decode and render, what every download pays). Prints two Markdown tables.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from functools import partial
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storemon.reports.frame import uptime_frame
-from storemon.reports.rendering import render_csv
+from storemon.reports.frame import decode_frame, encode_frame, uptime_frame
+from storemon.reports.rendering import FORMATS, render
 from storemon.reports.service import ReportRequest, build_report
 
 
@@ -78,22 +78,35 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("urls", nargs="+", help="loaded databases (SQLAlchemy URLs)")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--render-runs", type=int, default=3)
     args = parser.parse_args(argv)
-    print("| rows | encoding | bytes | encode ms | decode ms |")
-    print("| ---: | --- | ---: | ---: | ---: |")
+    frames = []
     for url in args.urls:
         request = ReportRequest()
-        frame = uptime_frame(build_report(url, request).report, request)
+        frames.append(uptime_frame(build_report(url, request).report, request))
+    print("| rows | encoding | bytes | encode ms | decode ms |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    for frame in frames:
         rows = f"{frame.num_rows:,}"
-        csv = render_csv(frame)
-        csv_ms = _median_ms(partial(render_csv, frame), args.runs)
-        print(f"| {rows} | (CSV text, rendered from the frame) | {len(csv):,} | {csv_ms:.1f} | |")
         for name, (encode, decode) in CANDIDATES.items():
             data = encode(frame)
             assert decode(data).equals(frame)
             encode_ms = _median_ms(partial(encode, frame), args.runs)
             decode_ms = _median_ms(partial(decode, data), args.runs)
             print(f"| {rows} | {name} | {len(data):,} | {encode_ms:.1f} | {decode_ms:.1f} |")
+    print()
+    print("| rows | download | bytes | ms (decode + render) |")
+    print("| ---: | --- | ---: | ---: |")
+    for frame in frames:
+        stored = encode_frame(frame)
+        for fmt in FORMATS:
+
+            def download(fmt: str = fmt, stored: bytes = stored) -> bytes:
+                return render(decode_frame(stored), fmt)  # type: ignore[arg-type]
+
+            size = len(download())
+            ms = _median_ms(download, args.render_runs)
+            print(f"| {frame.num_rows:,} | {fmt} | {size:,} | {ms:.0f} |")
 
 
 if __name__ == "__main__":
