@@ -35,7 +35,8 @@ REPORT_PHASES = [
     IMPORTS,
     ("database read (`read_snapshot`)", "read_snapshot (storemon/data/snapshot.py"),
     ("engine (`compute_report`)", "compute_report (storemon/engine/report.py"),
-    ("CSV (`render_csv`, write)", "render_csv (storemon/reports/csv_output.py"),
+    ("CSV (`render_csv`, write)", "uptime_frame (storemon/reports/frame.py"),
+    ("CSV (`render_csv`, write)", "render_csv (storemon/reports/rendering.py"),
     ("CSV (`render_csv`, write)", "_write_atomically (storemon/cli/main.py"),
     ("schema upgrade", "migrate (storemon/data/migrate.py"),
 ]
