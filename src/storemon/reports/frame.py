@@ -86,10 +86,6 @@ def uptime_frame(report: Report, request: ReportRequest) -> pa.Table:
     return report_frame("uptime", columns, report.now_us, parameters)
 
 
-def frame_kind(frame: pa.Table) -> str:
-    return (frame.schema.metadata or {}).get(KIND, b"").decode()
-
-
 def encode_frame(frame: pa.Table) -> bytes:
     """The bytes stored for a finished report."""
     sink = io.BytesIO()

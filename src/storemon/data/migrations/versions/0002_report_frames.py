@@ -24,9 +24,6 @@ import io
 import json
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -47,7 +44,6 @@ VALUE_COLUMNS = (
     "downtime_last_day",
     "downtime_last_week",
 )
-VALUE_TYPE = pa.decimal128(18, 2)
 
 reports = sa.table(
     "reports",
@@ -67,8 +63,16 @@ report_frames = sa.table(
 )
 
 
+# pyarrow is imported only when a stored report is converted: Alembic loads
+# every revision on each migration run.
+
+
 def _frame_of_csv(csv: bytes, params: sa.Row) -> bytes:  # type: ignore[type-arg]
-    types = {"store_id": pa.string(), **dict.fromkeys(VALUE_COLUMNS, VALUE_TYPE)}
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    types = {"store_id": pa.string(), **dict.fromkeys(VALUE_COLUMNS, pa.decimal128(18, 2))}
     table = pa_csv.read_csv(
         io.BytesIO(csv),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
@@ -105,6 +109,8 @@ def _csv_field(text: str) -> str:
 
 
 def _csv_of_frame(data: bytes) -> bytes:
+    import pyarrow as pa
+
     frame = pa.ipc.open_file(pa.py_buffer(data)).read_all()
     ids = [_csv_field(text) for text in frame.column("store_id").to_pylist()]
     values = [frame.column(name).cast(pa.string()).to_pylist() for name in VALUE_COLUMNS]
