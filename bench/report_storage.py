@@ -23,6 +23,7 @@ from functools import partial
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from storemon.data.snapshot import reader_for
 from storemon.reports.frame import decode_frame, encode_frame, uptime_frame
 from storemon.reports.rendering import FORMATS, render
 from storemon.reports.service import ReportRequest, build_report
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> None:
     frames = []
     for url in args.urls:
         request = ReportRequest()
-        frames.append(uptime_frame(build_report(url, request).report, request))
+        frames.append(uptime_frame(build_report(reader_for(url), request).report, request))
     print("| rows | encoding | bytes | encode ms | decode ms |")
     print("| ---: | --- | ---: | ---: | ---: |")
     for frame in frames:
