@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from storemon.engine import COLUMNS, Report, rounded_columns
+from storemon.engine import Report, rounded_columns
 
 if TYPE_CHECKING:
     from storemon.reports.service import ReportRequest
@@ -70,13 +70,13 @@ def report_frame(
 
 
 def uptime_frame(report: Report, request: ReportRequest) -> pa.Table:
-    """The section 5 report: ``store_id`` and the six values."""
-    rounded = rounded_columns(report)
+    """The section 5 report: ``store_id`` and the six values (and the three
+    nodata values when the report has a max gap)."""
     columns: dict[str, pa.Array] = {"store_id": pa.array(report.store_id, pa.string())}
-    for name, _, _ in COLUMNS:
+    for name, values in rounded_columns(report).items():
         # rounded_columns gives hundredths / 100 as the nearest double, so
         # scaling back and rounding recovers the integer exactly.
-        columns[name] = decimal_column(np.rint(rounded[name] * 100).astype(np.int64))
+        columns[name] = decimal_column(np.rint(values * 100).astype(np.int64))
     store_ids = list(request.store_ids) if request.store_ids is not None else None
     parameters = {
         "as_of_us": request.as_of_us,
