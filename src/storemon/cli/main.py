@@ -157,50 +157,148 @@ def ingest(
         raise typer.Exit(code=1)
 
 
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="TIMESTAMP",
+        help="Compute as of this UTC timestamp instead of the newest poll.",
+    ),
+]
+InterpolationOption = Annotated[
+    InterpolationChoice, typer.Option(help="How status is estimated between polls.")
+]
+StoreOption = Annotated[
+    list[str] | None,
+    typer.Option("--store", metavar="ID", help="Only this store id (repeatable)."),
+]
+MaxGapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-gap",
+        metavar="MINUTES",
+        help="How far one poll speaks, in minutes; time beyond it is no data.",
+    ),
+]
+
+
 @app.command()
 def report(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Where to write the CSV.")],
-    as_of: Annotated[
+    as_of: AsOfOption = None,
+    interpolation: InterpolationOption = InterpolationChoice.nearest,
+    store: StoreOption = None,
+    max_gap: MaxGapOption = None,
+    daily: Annotated[
+        bool, typer.Option("--daily", help="One row per store and local date, --from to --to.")
+    ] = False,
+    from_date: Annotated[
         str | None,
-        typer.Option(
-            "--as-of",
-            metavar="TIMESTAMP",
-            help="Compute as of this UTC timestamp instead of the newest poll.",
-        ),
+        typer.Option("--from", metavar="DATE", help="First date of --daily (YYYY-MM-DD)."),
     ] = None,
-    interpolation: Annotated[
-        InterpolationChoice, typer.Option(help="How status is estimated between polls.")
-    ] = InterpolationChoice.nearest,
-    store: Annotated[
-        list[str] | None,
-        typer.Option("--store", metavar="ID", help="Only this store id (repeatable)."),
+    to_date: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE", help="Last date of --daily (YYYY-MM-DD)."),
     ] = None,
+    by_group: Annotated[
+        bool, typer.Option("--by-group", help="One row per group of stores.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Write the uptime/downtime report CSV: one row per store, sorted by store id."""
+    """Write the uptime/downtime report CSV: one row per store, sorted by store
+    id (or per store and date with --daily, per group with --by-group)."""
     from storemon.cli.progress import working
     from storemon.data.database import NoDatabaseError
     from storemon.messages import plural
-    from storemon.reports.frame import uptime_frame
+    from storemon.reports.frames import report_frame_of
     from storemon.reports.rendering import render_csv
     from storemon.reports.service import ReportRequest, build_report
 
+    if daily and by_group:
+        raise UserError("--daily and --by-group cannot be combined: choose one")
+    if not daily and (from_date is not None or to_date is not None):
+        raise UserError("--from and --to go with --daily")
+    if daily and (from_date is None or to_date is None):
+        raise UserError("--daily needs --from DATE and --to DATE")
+    first = _parse_date("--from", from_date) if from_date is not None else None
+    last = _parse_date("--to", to_date) if to_date is not None else None
+    if first is not None and last is not None and first > last:
+        raise UserError(f"--from {from_date} is after --to {to_date}")
     as_of_us = _parse_as_of(as_of) if as_of is not None else None
-    request = ReportRequest(as_of_us, interpolation.value, tuple(store) if store else None)
+    request = ReportRequest(
+        as_of_us,
+        interpolation.value,
+        tuple(store) if store else None,
+        kind="daily" if daily else "groups" if by_group else "stores",
+        max_gap_us=_parse_max_gap(max_gap) if max_gap is not None else None,
+        first_date=first,
+        last_date=last,
+    )
     services = _services(ctx, db)
     with working("computing the report"):
         try:
             built = build_report(services.reader, request)
         except NoDatabaseError as error:
             raise UserError(f"{error} (storemon ingest creates it)") from None
-        _write_atomically(out, render_csv(uptime_frame(built.report, request)))
+        _write_atomically(out, render_csv(report_frame_of(built, request)))
     if built.unknown_store_ids:
         unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
         _echo(f"warning: the database has no store {unknown}")
     if as_of_us is not None and (built.first_poll_us is None or as_of_us < built.first_poll_us):
         _echo(f"warning: --as-of {as_of} is before every poll: the report is empty")
-    _echo(f"{plural(len(built.report), 'store')} -> {out}")
+    noun = {"stores": "store", "daily": "row", "groups": "group"}[request.kind]
+    _echo(f"{plural(len(built.report), noun)} -> {out}")
+
+
+@app.command()
+def outages(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Where to write the CSV.")],
+    from_ts: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="TIMESTAMP", help="Start of the range (default: a week before now)."
+        ),
+    ] = None,
+    to_ts: Annotated[
+        str | None,
+        typer.Option("--to", metavar="TIMESTAMP", help="End of the range (default: now)."),
+    ] = None,
+    as_of: AsOfOption = None,
+    interpolation: InterpolationOption = InterpolationChoice.nearest,
+    max_gap: MaxGapOption = None,
+    store: StoreOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the outages CSV: every stretch of business time estimated
+    inactive that overlaps the range, cut to it, sorted by store id and start."""
+    from storemon.cli.progress import working
+    from storemon.data.database import NoDatabaseError
+    from storemon.messages import plural
+    from storemon.reports.frames import outages_frame
+    from storemon.reports.rendering import render_csv
+    from storemon.reports.service import OutagesRequest, build_outages
+
+    request = OutagesRequest(
+        from_us=_parse_timestamp_option("--from", from_ts) if from_ts is not None else None,
+        to_us=_parse_timestamp_option("--to", to_ts) if to_ts is not None else None,
+        as_of_us=_parse_as_of(as_of) if as_of is not None else None,
+        interpolation=interpolation.value,
+        max_gap_us=_parse_max_gap(max_gap) if max_gap is not None else None,
+        store_ids=tuple(store) if store else None,
+    )
+    services = _services(ctx, db)
+    with working("finding outages"):
+        try:
+            built = build_outages(services.reader, request)
+        except NoDatabaseError as error:
+            raise UserError(f"{error} (storemon ingest creates it)") from None
+        _write_atomically(out, render_csv(outages_frame(built.outages, request)))
+    if built.unknown_store_ids:
+        unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
+        _echo(f"warning: the database has no store {unknown}")
+    _echo(f"{plural(len(built.outages), 'outage')} -> {out}")
 
 
 @app.command()
@@ -448,13 +546,37 @@ def prune_reports(
 
 
 def _parse_as_of(text: str) -> int:
+    return _parse_timestamp_option("--as-of", text)
+
+
+def _parse_timestamp_option(option: str, text: str) -> int:
     from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range, parse_timestamp
 
     value = parse_timestamp(text)
     if value is None:
-        raise UserError(f"--as-of {text!r} is not a timestamp (e.g. '2023-01-25 18:00:00')")
+        raise UserError(f"{option} {text!r} is not a timestamp (e.g. '2023-01-25 18:00:00')")
     if not in_supported_range(value):
-        raise UserError(f"--as-of {text!r} is outside the supported range ({SUPPORTED_RANGE})")
+        raise UserError(f"{option} {text!r} is outside the supported range ({SUPPORTED_RANGE})")
+    return value
+
+
+def _parse_max_gap(text: str) -> int:
+    from storemon.reports.options import minutes_to_us
+
+    value = minutes_to_us(text)
+    if value is None:
+        raise UserError(
+            f"--max-gap {text!r} is not a number of minutes greater than 0 (e.g. 90 or 7.5)"
+        )
+    return value
+
+
+def _parse_date(option: str, text: str) -> int:
+    from storemon.reports.options import date_to_days
+
+    value = date_to_days(text)
+    if value is None:
+        raise UserError(f"{option} {text!r} is not a date YYYY-MM-DD from 1900 to 2199")
     return value
 
 

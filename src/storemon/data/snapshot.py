@@ -50,7 +50,15 @@ from storemon.data.database import (
     sqlite_file,
 )
 from storemon.data.migrate import HEAD_REVISION
-from storemon.engine.model import Hours, Polls, Snapshot, Stores
+from storemon.engine.model import (
+    CLOSED,
+    Hours,
+    Memberships,
+    Polls,
+    Snapshot,
+    SpecialHours,
+    Stores,
+)
 from storemon.messages import first_line
 
 if TYPE_CHECKING:
@@ -63,6 +71,14 @@ STORE_FILTER_IN_SQL = 1000
 
 POLL_COLUMNS = ("store_key", "ts_us", "active")
 HOUR_COLUMNS = ("store_key", "day", "start_s", "end_s")
+SPECIAL_COLUMNS = ("store_key", "date_days", "start_s", "end_s")
+# Special hours are few (date exceptions), so a plain query reads them. A row
+# with no times is closed: both times NULL, read as the engine's CLOSED.
+SPECIAL_HOURS_QUERY = (
+    f"select store_key, date_days, coalesce(start_s, {CLOSED}) as start_s, "
+    f"coalesce(end_s, {CLOSED}) as end_s from special_hours"
+)
+MEMBERSHIPS_QUERY = "select store_key, group_name from store_groups"
 
 
 @dataclass(frozen=True)
@@ -106,10 +122,11 @@ class SnapshotReader(ABC):
         """One read-only transaction; every query in it sees the same state."""
 
     def read_snapshot(
-        self, store_ids: Sequence[str] | None = None
+        self, store_ids: Sequence[str] | None = None, *, groups: bool = False
     ) -> tuple[Snapshot, DatasetState]:
-        """Stores, polls and business hours as engine arrays, with the dataset
-        state they belong to, all read in one transaction.
+        """Stores, polls, business hours and special hours as engine arrays
+        (and with ``groups`` the group memberships), with the dataset state
+        they belong to, all read in one transaction.
 
         ``store_ids`` narrows the read to those stores (unknown ids are
         ignored). Raises :class:`SchemaNotCurrentError` when the database is
@@ -145,17 +162,24 @@ class SnapshotReader(ABC):
                     where = f" where store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
             poll_keys, poll_ts, active = read.polls(where)
             hour_cols = read.integers("business_hours", HOUR_COLUMNS, where)
+            special = read.query(SPECIAL_HOURS_QUERY + where)
+            special_cols = [int_column(special, name) for name in SPECIAL_COLUMNS]
+            members = read.query(MEMBERSHIPS_QUERY + where) if groups else None
 
         if wanted is not None and where == "":
             mask = np.isin(poll_keys, wanted)
             poll_keys, poll_ts, active = poll_keys[mask], poll_ts[mask], active[mask]
             mask = np.isin(hour_cols[0], wanted)
             hour_cols = [column[mask] for column in hour_cols]
+            mask = np.isin(special_cols[0], wanted)
+            special_cols = [column[mask] for column in special_cols]
 
         snapshot = Snapshot(
             stores=Stores.build(keys, ids, zones),
             polls=Polls.build(poll_keys, poll_ts, active.astype(np.bool_, copy=False)),
             hours=Hours.build(*hour_cols),
+            special=SpecialHours.build(*special_cols),
+            groups=Memberships.empty() if members is None else _memberships(members, keys, ids),
         )
         version, newest = (state.column(name)[0].as_py() for name in ("version", "newest_poll_us"))
         return snapshot, DatasetState(int(version), None if newest is None else int(newest))
@@ -191,6 +215,20 @@ def _revision(read: Transaction) -> str | None:
         return None
     values = table.column("version_num").to_pylist()
     return str(values[0]) if values else None
+
+
+def _memberships(table: pa.Table, keys: np.ndarray, ids: np.ndarray) -> Memberships:
+    """``(store_id, group)`` pairs of the memberships read, for the stores
+    read (``keys`` and ``ids`` aligned)."""
+    if not len(keys):
+        return Memberships.empty()
+    member_keys = int_column(table, "store_key")
+    order = np.argsort(keys, kind="stable")
+    position = np.searchsorted(keys, member_keys, sorter=order)
+    row = order[np.minimum(position, len(keys) - 1)]
+    known = keys[row] == member_keys
+    groups = np.asarray(table.column("group_name").to_pylist(), dtype=object)
+    return Memberships.build(ids[row[known]], groups[known])
 
 
 def _is_missing_table(error: Exception) -> bool:

@@ -131,6 +131,29 @@ class SpecialHours:
 
 
 @dataclass(frozen=True)
+class Memberships:
+    """Group memberships (SPEC 8.4) as aligned ``(store_id, group)`` pairs."""
+
+    store_id: npt.NDArray[np.object_]
+    group: npt.NDArray[np.object_]
+
+    @classmethod
+    def build(cls, store_id: object, group: object) -> Memberships:
+        ids = np.asarray(store_id, dtype=object)
+        groups = np.asarray(group, dtype=object)
+        if len(ids) != len(groups):
+            raise ValueError("store ids and groups must be aligned")
+        return cls(ids, groups)
+
+    @classmethod
+    def empty(cls) -> Memberships:
+        return cls.build([], [])
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the report needs, as read from one consistent database state."""
 
@@ -138,6 +161,7 @@ class Snapshot:
     polls: Polls
     hours: Hours
     special: SpecialHours = field(default_factory=SpecialHours.empty)
+    groups: Memberships = field(default_factory=Memberships.empty)
 
     def newest_poll_us(self) -> int | None:
         return int(self.polls.ts_us.max()) if len(self.polls) else None

@@ -1,26 +1,84 @@
-"""Build a report from the database: one snapshot, one computation."""
+"""Build a report from the database: one snapshot, one computation.
+
+Every kind reads one consistent snapshot and computes on it: ``stores`` (the
+section 5 report), ``daily`` (per store and local date over a date range),
+``groups`` (per group of stores), and the outages (not a stored report: the
+API lists them directly).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from storemon.data.snapshot import DatasetState, SnapshotReader
-from storemon.engine import Interpolation, Report, compute_report
+from storemon.engine import (
+    Daily,
+    GroupReport,
+    Interpolation,
+    Outages,
+    Report,
+    Snapshot,
+    compute_daily,
+    compute_outages,
+    compute_report,
+    group_report,
+)
+
+ReportKind = Literal["stores", "daily", "groups"]
+REPORT_KINDS: tuple[ReportKind, ...] = ("stores", "daily", "groups")
+
+
+class ReportRequestError(ValueError):
+    """The request's parameters do not fit together (say, a daily report
+    without its dates)."""
 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """What a caller may choose; everything else follows from the data."""
+    """What a caller may choose; everything else follows from the data.
+
+    ``max_gap_us`` (SPEC 8.1) applies to every kind; ``first_date`` and
+    ``last_date`` (local dates as days since 1970-01-01) to ``daily`` only,
+    which needs both.
+    """
 
     as_of_us: int | None = None
     interpolation: Interpolation = "nearest"
     store_ids: Sequence[str] | None = None
+    kind: ReportKind = "stores"
+    max_gap_us: int | None = None
+    first_date: int | None = None
+    last_date: int | None = None
+
+    def __post_init__(self) -> None:
+        check_request(self)
+
+
+def check_request(request: ReportRequest) -> None:
+    """Raise :class:`ReportRequestError` for parameters that do not fit."""
+    if request.kind not in REPORT_KINDS:
+        raise ReportRequestError(f"unknown report kind {request.kind!r}")
+    if request.max_gap_us is not None and request.max_gap_us <= 0:
+        raise ReportRequestError("the max gap must be greater than 0")
+    dated = request.first_date is not None or request.last_date is not None
+    if request.kind == "daily":
+        if request.first_date is None or request.last_date is None:
+            raise ReportRequestError("a daily report needs a first and a last date")
+        if request.first_date > request.last_date:
+            raise ReportRequestError("the first date of a daily report is after its last date")
+    elif dated:
+        raise ReportRequestError("only a daily report takes dates")
+
+
+Result = Report | Daily | GroupReport
 
 
 @dataclass(frozen=True)
 class BuiltReport:
-    report: Report
+    #: The section 5 report, the daily breakdown or the group report.
+    report: Result
     state: DatasetState
     #: Requested store ids the database does not know.
     unknown_store_ids: tuple[str, ...] = ()
@@ -38,17 +96,82 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
     ``now`` is ``request.as_of_us`` or else the newest poll in the database;
     with no polls at all the report is empty.
     """
-    snapshot, state = reader.read_snapshot(
-        list(request.store_ids) if request.store_ids else None
+    snapshot, state, now_us = _read(
+        reader, request.as_of_us, request.store_ids, groups=request.kind == "groups"
     )
-    now_us = request.as_of_us if request.as_of_us is not None else state.newest_poll_us
+    ids, gap = request.store_ids, request.max_gap_us
+    result: Result
+    if request.kind == "daily":
+        assert request.first_date is not None and request.last_date is not None
+        result = compute_daily(
+            snapshot, now_us, request.first_date, request.last_date, request.interpolation, ids, gap
+        )
+    else:
+        result = compute_report(snapshot, now_us, request.interpolation, ids, gap)
+        if request.kind == "groups":
+            members = snapshot.groups
+            result = group_report(result, members.store_id, members.group)
+    return BuiltReport(result, state, _unknown(snapshot, ids), _first_poll(snapshot))
+
+
+@dataclass(frozen=True)
+class OutagesRequest:
+    """SPEC 8.5: ``from_us`` defaults to a week before ``now``, ``to_us`` to
+    ``now`` (and is cut to it)."""
+
+    from_us: int | None = None
+    to_us: int | None = None
+    as_of_us: int | None = None
+    interpolation: Interpolation = "nearest"
+    max_gap_us: int | None = None
+    store_ids: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class BuiltOutages:
+    outages: Outages
+    state: DatasetState
+    unknown_store_ids: tuple[str, ...] = ()
+
+
+def build_outages(reader: SnapshotReader, request: OutagesRequest) -> BuiltOutages:
+    """Read one consistent snapshot and list the outages in the range."""
+    if request.max_gap_us is not None and request.max_gap_us <= 0:
+        raise ReportRequestError("the max gap must be greater than 0")
+    snapshot, state, now_us = _read(reader, request.as_of_us, request.store_ids)
+    outages = compute_outages(
+        snapshot,
+        now_us,
+        request.from_us,
+        request.to_us,
+        request.interpolation,
+        request.store_ids,
+        request.max_gap_us,
+    )
+    return BuiltOutages(outages, state, _unknown(snapshot, request.store_ids))
+
+
+def _read(
+    reader: SnapshotReader,
+    as_of_us: int | None,
+    store_ids: Sequence[str] | None,
+    *,
+    groups: bool = False,
+) -> tuple[Snapshot, DatasetState, int]:
+    snapshot, state = reader.read_snapshot(list(store_ids) if store_ids else None, groups=groups)
+    now_us = as_of_us if as_of_us is not None else state.newest_poll_us
     if now_us is None:
-        now_us = 0  # no polls: every store is absent, the report is empty
-    report = compute_report(snapshot, now_us, request.interpolation, request.store_ids)
-    unknown: tuple[str, ...] = ()
-    if request.store_ids:
-        known = set(snapshot.stores.store_id.tolist())
-        unknown = tuple(dict.fromkeys(i for i in request.store_ids if i not in known))
+        now_us = 0  # no polls: every store is absent, the result is empty
+    return snapshot, state, now_us
+
+
+def _unknown(snapshot: Snapshot, store_ids: Sequence[str] | None) -> tuple[str, ...]:
+    if not store_ids:
+        return ()
+    known = set(snapshot.stores.store_id.tolist())
+    return tuple(dict.fromkeys(i for i in store_ids if i not in known))
+
+
+def _first_poll(snapshot: Snapshot) -> int | None:
     polls = snapshot.polls.ts_us
-    first = int(polls.min()) if len(polls) else None
-    return BuiltReport(report, state, unknown, first)
+    return int(polls.min()) if len(polls) else None
