@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -40,11 +41,45 @@ class ReportParams:
     as_of_us: int | None = None
     interpolation: str = "nearest"
     store_ids: tuple[str, ...] | None = None
+    #: ``stores``, ``daily`` or ``groups`` (SPEC 5, 8.3, 8.4).
+    kind: str = "stores"
+    max_gap_us: int | None = None
+    #: The daily report's local dates, as days since 1970-01-01.
+    first_date: int | None = None
+    last_date: int | None = None
+
+    def options(self) -> dict[str, int | str] | None:
+        """The section 8 parameters that are set (None: none is): what the
+        ``options`` column holds."""
+        given = {
+            "kind": None if self.kind == "stores" else self.kind,
+            "max_gap_us": self.max_gap_us,
+            "first_date": self.first_date,
+            "last_date": self.last_date,
+        }
+        options = {name: value for name, value in given.items() if value is not None}
+        return options or None
+
+    @classmethod
+    def with_options(
+        cls,
+        as_of_us: int | None,
+        interpolation: str,
+        store_ids: tuple[str, ...] | None,
+        options: dict[str, Any] | None,
+    ) -> ReportParams:
+        return cls(as_of_us, interpolation, store_ids, **(options or {}))
 
     def key(self) -> str:
-        """Equal for equal parameters (store order and repeats do not matter)."""
+        """Equal for equal parameters (store order and repeats do not matter).
+        Without section 8 parameters it is what it always was, so reports
+        stored before them are still found."""
         ids = sorted(set(self.store_ids)) if self.store_ids is not None else None
-        text = json.dumps([self.as_of_us, self.interpolation, ids], separators=(",", ":"))
+        values: list[Any] = [self.as_of_us, self.interpolation, ids]
+        options = self.options()
+        if options is not None:
+            values.append(options)
+        text = json.dumps(values, separators=(",", ":"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -101,6 +136,7 @@ _COLUMNS = (
     reports.c.as_of_us,
     reports.c.interpolation,
     reports.c.store_ids,
+    reports.c.options,
     reports.c.created_at,
     reports.c.started_at,
     reports.c.finished_at,
@@ -118,7 +154,12 @@ def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
     return ReportRecord(
         id=row.id,
         status=ReportStatus(row.status),
-        params=ReportParams(row.as_of_us, row.interpolation, None if ids is None else tuple(ids)),
+        params=ReportParams.with_options(
+            row.as_of_us,
+            row.interpolation,
+            None if ids is None else tuple(ids),
+            json.loads(row.options) if row.options is not None else None,
+        ),
         created_at=as_utc(row.created_at),
         started_at=None if row.started_at is None else as_utc(row.started_at),
         finished_at=None if row.finished_at is None else as_utc(row.finished_at),
@@ -154,6 +195,7 @@ def create(connection: Connection, params: ReportParams, data_version: int) -> R
             as_of_us=params.as_of_us,
             interpolation=params.interpolation,
             store_ids=json.dumps(list(params.store_ids)) if params.store_ids is not None else None,
+            options=None if (options := params.options()) is None else json.dumps(options),
             params_key=params.key(),
             created_at=record.created_at,
             data_version=data_version,

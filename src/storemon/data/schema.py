@@ -148,6 +148,9 @@ reports = sa.Table(
     sa.Column("interpolation", sa.String(16), nullable=False),
     # JSON list of store ids, or NULL for every store.
     sa.Column("store_ids", sa.Text, nullable=True),
+    # JSON object of the section 8 parameters (kind, max gap, dates), or NULL
+    # when none is set (the section 5 report).
+    sa.Column("options", sa.Text, nullable=True),
     # sha256 of the parameters: equal requests find each other by index.
     sa.Column("params_key", sa.String(64), nullable=False),
     sa.Column("created_at", Moment, nullable=False),

@@ -12,10 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from storemon.data import reports
-from storemon.engine.model import Interpolation
 from storemon.messages import one_line
 
 if TYPE_CHECKING:
@@ -33,8 +32,9 @@ def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
     Never raises for a failure of the report itself: that is recorded on the
     report. A report someone else already claimed is left alone.
     """
-    from storemon.reports.frame import encode_frame, uptime_frame
-    from storemon.reports.service import ReportRequest, build_report
+    from storemon.reports.frame import encode_frame
+    from storemon.reports.frames import report_frame_of
+    from storemon.reports.service import build_report, request_of
 
     with engine.begin() as connection:
         claimed = reports.claim(connection, report_id)
@@ -45,12 +45,9 @@ def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
         return record.status.value
     started = time.perf_counter()
     try:
-        params = record.params
-        request = ReportRequest(
-            params.as_of_us, cast(Interpolation, params.interpolation), params.store_ids
-        )
+        request = request_of(record.params)
         built = build_report(reader, request)
-        frame = encode_frame(uptime_frame(built.report, request))
+        frame = encode_frame(report_frame_of(built.report, request))
     except Exception as error:  # recorded on the report, not lost
         log.exception("report %s failed", report_id)
         with engine.begin() as connection:

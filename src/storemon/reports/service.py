@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
+from storemon.data.reports import ReportParams
 from storemon.data.snapshot import DatasetState, SnapshotReader
 from storemon.engine import (
     Daily,
@@ -54,6 +55,19 @@ class ReportRequest:
 
     def __post_init__(self) -> None:
         check_request(self)
+
+
+def request_of(params: ReportParams) -> ReportRequest:
+    """The request a stored report was asked with."""
+    return ReportRequest(
+        params.as_of_us,
+        cast(Interpolation, params.interpolation),
+        params.store_ids,
+        kind=cast(ReportKind, params.kind),
+        max_gap_us=params.max_gap_us,
+        first_date=params.first_date,
+        last_date=params.last_date,
+    )
 
 
 def check_request(request: ReportRequest) -> None:
