@@ -22,6 +22,12 @@ def format_us(value: int | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _date(days: int | None) -> str | None:
+    from storemon.reports.options import days_to_date
+
+    return None if days is None else days_to_date(days)
+
+
 class TriggerOptions(BaseModel):
     """All fields optional: by default the report is as of the newest poll,
     with the `nearest` interpolation."""
@@ -38,6 +44,32 @@ class TriggerOptions(BaseModel):
     )
     interpolation: Literal["nearest", "previous"] = Field(
         "nearest", description="How status is estimated between polls."
+    )
+    kind: Literal["stores", "daily", "groups"] = Field(
+        "stores",
+        description="`stores`: one row per store (SPEC 5); `daily`: one row per store and "
+        "local date from `from` to `to` (SPEC 8.3); `groups`: one row per group (SPEC 8.4).",
+    )
+    max_gap: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="How far one poll speaks, in minutes (SPEC 8.1): time beyond it is no "
+        "data, and the report gains the nodata columns.",
+        examples=[90],
+    )
+    from_: str | None = Field(
+        None,
+        alias="from",
+        max_length=10,
+        description="First local date of a `daily` report, `YYYY-MM-DD`.",
+        examples=["2023-01-01"],
+    )
+    to: str | None = Field(
+        None,
+        max_length=10,
+        description="Last local date of a `daily` report, `YYYY-MM-DD`.",
+        examples=["2023-01-28"],
     )
 
 
@@ -78,9 +110,13 @@ class TriggerResponse(BaseModel):
 class ReportInfo(BaseModel):
     report_id: str
     status: str
+    kind: str = Field(description="stores, daily or groups.")
     interpolation: str
     as_of: str | None = Field(description="The requested as-of time, if any.")
     store_ids: list[str] | None
+    max_gap: float | None = Field(description="The max gap in minutes, if any.")
+    from_: str | None = Field(alias="from", description="First date of a daily report.")
+    to: str | None = Field(description="Last date of a daily report.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -102,9 +138,13 @@ class ReportInfo(BaseModel):
         return cls(
             report_id=record.id,
             status=record.status.value,
+            kind=record.params.kind,
             interpolation=record.params.interpolation,
             as_of=format_us(record.params.as_of_us),
             store_ids=None if (ids := record.params.store_ids) is None else list(ids),
+            max_gap=None if (gap := record.params.max_gap_us) is None else gap / 60_000_000,
+            **{"from": _date(record.params.first_date)},
+            to=_date(record.params.last_date),
             created_at=record.created_at,
             started_at=record.started_at,
             finished_at=record.finished_at,

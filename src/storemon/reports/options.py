@@ -5,6 +5,7 @@ Shared by the command line and the API so both accept exactly the same text.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
@@ -38,8 +39,20 @@ def minutes_to_us(text: str) -> int | None:
     """
     if not _MINUTES.fullmatch(text):
         return None
-    micros = (Decimal(text) * _MICROS_PER_MINUTE).to_integral_value(rounding=ROUND_CEILING)
+    return _to_us(Decimal(text))
+
+
+def _to_us(minutes: Decimal) -> int | None:
+    micros = (minutes * _MICROS_PER_MINUTE).to_integral_value(rounding=ROUND_CEILING)
     return min(int(micros), MAX_GAP_CAP_US) if micros > 0 else None
+
+
+def minutes_number_to_us(value: float) -> int | None:
+    """As :func:`minutes_to_us`, for a number as JSON gives it (its shortest
+    decimal text is taken as written: 0.1 is exactly a tenth)."""
+    if isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        return None
+    return _to_us(Decimal(repr(value)))
 
 
 def date_to_days(text: str) -> int | None:

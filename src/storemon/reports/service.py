@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
+import numpy as np
+import numpy.typing as npt
+
 from storemon.data.reports import ReportParams
 from storemon.data.snapshot import DatasetState, SnapshotReader
 from storemon.engine import (
@@ -26,6 +29,7 @@ from storemon.engine import (
     compute_report,
     group_report,
 )
+from storemon.engine.report import DAY_US, WEEK_US
 
 ReportKind = Literal["stores", "daily", "groups"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("stores", "daily", "groups")
@@ -131,7 +135,8 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
 @dataclass(frozen=True)
 class OutagesRequest:
     """SPEC 8.5: ``from_us`` defaults to a week before ``now``, ``to_us`` to
-    ``now`` (and is cut to it)."""
+    ``now`` (and is cut to it). ``group``: only its members' outages.
+    ``max_range_us``: a longer range is refused (bounded work per request)."""
 
     from_us: int | None = None
     to_us: int | None = None
@@ -139,6 +144,8 @@ class OutagesRequest:
     interpolation: Interpolation = "nearest"
     max_gap_us: int | None = None
     store_ids: Sequence[str] | None = None
+    group: str | None = None
+    max_range_us: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,17 +159,44 @@ def build_outages(reader: SnapshotReader, request: OutagesRequest) -> BuiltOutag
     """Read one consistent snapshot and list the outages in the range."""
     if request.max_gap_us is not None and request.max_gap_us <= 0:
         raise ReportRequestError("the max gap must be greater than 0")
-    snapshot, state, now_us = _read(reader, request.as_of_us, request.store_ids)
+    snapshot, state, now_us = _read(
+        reader, request.as_of_us, request.store_ids, groups=request.group is not None
+    )
+    from_us = now_us - WEEK_US if request.from_us is None else request.from_us
+    to_us = now_us if request.to_us is None else min(request.to_us, now_us)
+    if request.max_range_us is not None and to_us - from_us > request.max_range_us:
+        days = request.max_range_us / DAY_US
+        raise ReportRequestError(f"the range from..to is longer than {days:g} days")
+    store_ids = request.store_ids
+    if request.group is not None:
+        members = snapshot.groups.store_id[snapshot.groups.group == request.group]
+        if store_ids is not None:
+            members = members[np.isin(members, np.asarray(list(store_ids), dtype=object))]
+        store_ids = members.tolist()
     outages = compute_outages(
-        snapshot,
-        now_us,
-        request.from_us,
-        request.to_us,
-        request.interpolation,
-        request.store_ids,
-        request.max_gap_us,
+        snapshot, now_us, from_us, to_us, request.interpolation, store_ids, request.max_gap_us
     )
     return BuiltOutages(outages, state, _unknown(snapshot, request.store_ids))
+
+
+OutageSort = Literal["start", "length"]
+
+
+def outage_page(
+    outages: Outages, min_ticks: int, sort: OutageSort, limit: int, offset: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Rows of ``outages`` for one page: those at least ``min_ticks`` long,
+    by start (then store id) or longest first (then start, then store id).
+    Returns the rows' indexes and how many outages match in all."""
+    length = outages.length_ticks
+    kept = np.flatnonzero(length >= min_ticks)
+    # Outages come sorted by store id then start; the sorts are stable, so
+    # that order breaks the remaining ties.
+    if sort == "length":
+        order = np.lexsort((outages.start_tick[kept], -length[kept]))
+    else:
+        order = np.argsort(outages.start_tick[kept], kind="stable")
+    return kept[order][offset : offset + limit], len(kept)
 
 
 def _read(

@@ -70,6 +70,57 @@ def _once(name: str, query: Any, body: TriggerOptions | None) -> Any:
     return query if query is not None else given
 
 
+def _params(
+    body: TriggerOptions | None,
+    store_ids: tuple[str, ...] | None,
+    as_of: str | None,
+    interpolation: str | None,
+    kind: str | None,
+    max_gap: str | None,
+    from_date: str | None,
+    to_date: str | None,
+) -> ReportParams:
+    """The report's parameters from the query and the body (422 when they
+    do not parse or do not fit together)."""
+    from storemon.reports.options import date_to_days, minutes_number_to_us, minutes_to_us
+    from storemon.reports.service import ReportRequestError, request_of
+
+    gap_query = None
+    if max_gap is not None:
+        gap_query = minutes_to_us(max_gap)
+        if gap_query is None:
+            raise ApiError(422, f"max_gap {max_gap!r} is not a number of minutes greater than 0")
+    gap_body = None
+    if body is not None and body.max_gap is not None:
+        gap_body = minutes_number_to_us(body.max_gap)
+    if gap_query is not None and gap_body is not None and gap_query != gap_body:
+        raise ApiError(422, "max_gap differs between the query and the body")
+    dates = []
+    for name, query in (("from", from_date), ("to", to_date)):
+        given = getattr(body, "from_" if name == "from" else name) if body is not None else None
+        if query is not None and given is not None and query != given:
+            raise ApiError(422, f"{name} differs between the query and the body")
+        text = query if query is not None else given
+        days = None if text is None else date_to_days(text)
+        if text is not None and days is None:
+            raise ApiError(422, f"{name} {text!r} is not a date YYYY-MM-DD from 1900 to 2199")
+        dates.append(days)
+    params = ReportParams(
+        timestamp_param("as_of", _once("as_of", as_of, body)),
+        _once("interpolation", interpolation, body) or "nearest",
+        store_ids,
+        kind=_once("kind", kind, body) or "stores",
+        max_gap_us=gap_query if gap_query is not None else gap_body,
+        first_date=dates[0],
+        last_date=dates[1],
+    )
+    try:
+        request_of(params)
+    except ReportRequestError as error:
+        raise ApiError(422, str(error)) from None
+    return params
+
+
 AsOfQuery = Annotated[
     str | None,
     Query(max_length=64, description="As `as_of` in the body (give it in one or the other)."),
@@ -78,6 +129,17 @@ InterpolationQuery = Annotated[
     Literal["nearest", "previous"] | None,
     Query(description="As `interpolation` in the body."),
 ]
+KindQuery = Annotated[
+    Literal["stores", "daily", "groups"] | None, Query(description="As `kind` in the body.")
+]
+MaxGapQuery = Annotated[
+    str | None, Query(max_length=64, description="As `max_gap` in the body (minutes).")
+]
+FromQuery = Annotated[
+    str | None, Query(alias="from", max_length=10, description="As `from` in the body.")
+]
+ToQuery = Annotated[str | None, Query(max_length=10, description="As `to` in the body.")]
+_OPTION_QUERY = ("as_of", "interpolation", "kind", "max_gap", "from", "to")
 _TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody},
     503: {"model": ErrorBody, "description": "Too many reports queued; see Retry-After."},
@@ -87,7 +149,7 @@ _TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/trigger_report",
     response_model=TriggerResponse,
-    dependencies=[Mutating, _only_query("as_of", "interpolation", "store_ids")],
+    dependencies=[Mutating, _only_query(*_OPTION_QUERY, "store_ids")],
     responses=_TRIGGER_RESPONSES,
 )
 def trigger(
@@ -99,18 +161,29 @@ def trigger(
         list[str] | None,
         Query(max_length=MAX_STORE_IDS, description="As `store_ids` in the body (repeat it)."),
     ] = None,
+    kind: KindQuery = None,
+    max_gap: MaxGapQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> TriggerResponse:
     """Start a report for every store (or some) and return its id at once.
 
-    Parameters come in the JSON body or the query, with the same names. Poll
+    Parameters come in the JSON body or the query, with the same names.
+    `kind` chooses the report (`stores`, `daily` with `from` and `to`,
+    `groups`); `max_gap` adds the no-data columns to any kind. Poll
     `GET /get_report/{report_id}` until it answers with the CSV. The same
     parameters on unchanged data return the existing report (`reused: true`).
     """
     stores = _once("store_ids", store_ids, body)
-    params = ReportParams(
-        timestamp_param("as_of", _once("as_of", as_of, body)),
-        _once("interpolation", interpolation, body) or "nearest",
+    params = _params(
+        body,
         tuple(stores) if stores is not None else None,
+        as_of,
+        interpolation,
+        kind,
+        max_gap,
+        from_date,
+        to_date,
     )
     return _trigger(container, params)
 
@@ -118,7 +191,7 @@ def trigger(
 @router.post(
     "/trigger_single_store_report/{store_id}",
     response_model=TriggerResponse,
-    dependencies=[Mutating, _only_query("as_of", "interpolation")],
+    dependencies=[Mutating, _only_query(*_OPTION_QUERY)],
     responses={**NOT_FOUND, **_TRIGGER_RESPONSES},
 )
 def trigger_single_store(
@@ -127,18 +200,18 @@ def trigger_single_store(
     body: TriggerOptions | None = None,
     as_of: AsOfQuery = None,
     interpolation: InterpolationQuery = None,
+    kind: KindQuery = None,
+    max_gap: MaxGapQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> TriggerResponse:
     """Start a report for one store (parameters as for `POST /trigger_report`)."""
     from storemon.data.stores import store_exists
 
+    params = _params(body, (store_id,), as_of, interpolation, kind, max_gap, from_date, to_date)
     with container.engine.connect() as connection:
         if not store_exists(connection, store_id):
             raise ApiError(404, f"unknown store_id {store_id!r}")
-    params = ReportParams(
-        timestamp_param("as_of", _once("as_of", as_of, body)),
-        _once("interpolation", interpolation, body) or "nearest",
-        (store_id,),
-    )
     return _trigger(container, params)
 
 
