@@ -241,7 +241,7 @@ def report(
             built = build_report(services.reader, request)
         except NoDatabaseError as error:
             raise UserError(f"{error} (storemon ingest creates it)") from None
-        _write_atomically(out, render_csv(report_frame_of(built, request)))
+        _write_atomically(out, render_csv(report_frame_of(built.report, request)))
     if built.unknown_store_ids:
         unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
         _echo(f"warning: the database has no store {unknown}")

@@ -15,6 +15,7 @@ from storemon.engine import (
     Daily,
     GroupReport,
     Outages,
+    Report,
     daily_columns,
     outage_columns,
     rounded_columns,
@@ -22,15 +23,14 @@ from storemon.engine import (
 from storemon.reports.frame import decimal_column, report_frame, uptime_frame
 
 if TYPE_CHECKING:
-    from storemon.reports.service import BuiltReport, OutagesRequest, ReportRequest
+    from storemon.reports.service import OutagesRequest, ReportRequest
 
 #: Frame kind (schema metadata) of each report kind; ``uptime`` is section 5's.
 FRAME_KINDS = {"stores": "uptime", "daily": "daily", "groups": "groups"}
 
 
-def report_frame_of(built: BuiltReport, request: ReportRequest) -> pa.Table:
-    """The frame of a built report of any kind."""
-    result = built.report
+def report_frame_of(result: Report | Daily | GroupReport, request: ReportRequest) -> pa.Table:
+    """The frame of a report of any kind."""
     if isinstance(result, Daily):
         return daily_frame(result, request)
     if isinstance(result, GroupReport):
