@@ -77,13 +77,25 @@ def uptime_frame(report: Report, request: ReportRequest) -> pa.Table:
         # rounded_columns gives hundredths / 100 as the nearest double, so
         # scaling back and rounding recovers the integer exactly.
         columns[name] = decimal_column(np.rint(values * 100).astype(np.int64))
-    store_ids = list(request.store_ids) if request.store_ids is not None else None
-    parameters = {
+    return report_frame("uptime", columns, report.now_us, report_parameters(request))
+
+
+def report_parameters(request: ReportRequest) -> dict[str, object]:
+    """A report's parameters for the frame's metadata; the section 8 ones
+    only when used, so a section 5 report's frame stays as it was."""
+    parameters: dict[str, object] = {
         "as_of_us": request.as_of_us,
         "interpolation": request.interpolation,
-        "store_ids": store_ids,
+        "store_ids": list(request.store_ids) if request.store_ids is not None else None,
     }
-    return report_frame("uptime", columns, report.now_us, parameters)
+    if request.kind != "stores":
+        parameters["kind"] = request.kind
+    if request.max_gap_us is not None:
+        parameters["max_gap_us"] = request.max_gap_us
+    if request.first_date is not None:
+        parameters["first_date"] = request.first_date
+        parameters["last_date"] = request.last_date
+    return parameters
 
 
 def encode_frame(frame: pa.Table) -> bytes:

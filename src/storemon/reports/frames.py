@@ -20,7 +20,7 @@ from storemon.engine import (
     outage_columns,
     rounded_columns,
 )
-from storemon.reports.frame import decimal_column, report_frame, uptime_frame
+from storemon.reports.frame import decimal_column, report_frame, report_parameters, uptime_frame
 
 if TYPE_CHECKING:
     from storemon.reports.service import OutagesRequest, ReportRequest
@@ -92,21 +92,3 @@ def outages_frame(outages: Outages, request: OutagesRequest) -> pa.Table:
         "store_ids": list(request.store_ids) if request.store_ids is not None else None,
     }
     return report_frame("outages", columns, outages.now_us, parameters)
-
-
-def report_parameters(request: ReportRequest) -> dict[str, object]:
-    """A report's parameters for the frame's metadata; the section 8 ones
-    only when used, so a section 5 report's frame stays as it was."""
-    parameters: dict[str, object] = {
-        "as_of_us": request.as_of_us,
-        "interpolation": request.interpolation,
-        "store_ids": list(request.store_ids) if request.store_ids is not None else None,
-    }
-    if request.kind != "stores":
-        parameters["kind"] = request.kind
-    if request.max_gap_us is not None:
-        parameters["max_gap_us"] = request.max_gap_us
-    if request.first_date is not None:
-        parameters["first_date"] = request.first_date
-        parameters["last_date"] = request.last_date
-    return parameters
