@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from api.feeds import FEEDS, store_ids, write_feeds
 from storemon.data.database import make_engine
 from storemon.data.migrate import migrate
 from storemon.data.snapshot import reader_for
@@ -31,8 +32,6 @@ from storemon.reports.service import (
     build_outages,
     build_report,
 )
-
-from ..api.feeds import FEEDS, store_ids, write_feeds
 
 STORES = store_ids(30, 7)
 GAP_US = 90 * 60 * 1_000_000
