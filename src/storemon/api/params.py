@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import Depends, Request
+
 from storemon.api.errors import ApiError
 from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range, parse_timestamp
 
@@ -18,3 +22,15 @@ def timestamp_param(name: str, text: str | None) -> int | None:
     if not in_supported_range(value):
         raise ApiError(422, f"{name} {text!r} is outside the supported range ({SUPPORTED_RANGE})")
     return value
+
+
+def only_query(*names: str) -> Any:
+    """A dependency refusing query parameters other than ``names``: a
+    misspelt one is an error, not a silently different report."""
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise ApiError(422, f"unknown query parameter {', '.join(map(repr, unknown))}")
+
+    return Depends(check)

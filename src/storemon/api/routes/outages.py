@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from storemon.api.deps import ContainerDep
 from storemon.api.errors import ApiError
-from storemon.api.params import timestamp_param
+from storemon.api.params import only_query, timestamp_param
 from storemon.api.routes.stores import StoreIdPath
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.engine import TICKS_PER_MICROSECOND, TICKS_PER_SECOND, Interpolation
@@ -62,7 +62,9 @@ FromQuery = Annotated[
 ]
 ToQuery = Annotated[
     str | None,
-    Query(max_length=64, description="End of the range, a UTC timestamp (default: now)."),
+    Query(
+        alias="to", max_length=64, description="End of the range, a UTC timestamp (default: now)."
+    ),
 ]
 AsOfQuery = Annotated[
     str | None, Query(max_length=64, description="Compute as of this UTC timestamp.")
@@ -81,7 +83,17 @@ LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 OffsetQuery = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
-@router.get("/outages", response_model=OutageList, responses=_RESPONSES)
+_COMMON_QUERY = (
+    "from", "to", "as_of", "interpolation", "max_gap", "min_minutes", "sort", "limit", "offset",
+)  # fmt: skip
+
+
+@router.get(
+    "/outages",
+    response_model=OutageList,
+    responses=_RESPONSES,
+    dependencies=[only_query(*_COMMON_QUERY, "group")],
+)
 def fleet_outages(
     container: ContainerDep,
     from_ts: FromQuery = None,
@@ -104,7 +116,12 @@ def fleet_outages(
     )  # fmt: skip
 
 
-@router.get("/stores/{store_id}/outages", response_model=OutageList, responses=_RESPONSES)
+@router.get(
+    "/stores/{store_id}/outages",
+    response_model=OutageList,
+    responses=_RESPONSES,
+    dependencies=[only_query(*_COMMON_QUERY)],
+)
 def store_outages(
     container: ContainerDep,
     store_id: StoreIdPath,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
-from storemon.api.params import timestamp_param
+from storemon.api.params import only_query, timestamp_param
 from storemon.api.schemas import (
     MAX_STORE_IDS,
     ErrorBody,
@@ -47,18 +47,6 @@ def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
         raise ApiError(503, str(error), {"Retry-After": str(RETRY_AFTER_S)}) from None
     record = triggered.record
     return TriggerResponse(report_id=record.id, status=record.status.value, reused=triggered.reused)
-
-
-def _only_query(*names: str) -> Any:
-    """A dependency refusing query parameters other than ``names``: a
-    misspelt one is an error, not a silently different report."""
-
-    async def check(request: Request) -> None:
-        unknown = sorted(set(request.query_params) - set(names))
-        if unknown:
-            raise ApiError(422, f"unknown query parameter {', '.join(map(repr, unknown))}")
-
-    return Depends(check)
 
 
 def _once(name: str, query: Any, body: TriggerOptions | None) -> Any:
@@ -138,7 +126,9 @@ MaxGapQuery = Annotated[
 FromQuery = Annotated[
     str | None, Query(alias="from", max_length=10, description="As `from` in the body.")
 ]
-ToQuery = Annotated[str | None, Query(max_length=10, description="As `to` in the body.")]
+ToQuery = Annotated[
+    str | None, Query(alias="to", max_length=10, description="As `to` in the body.")
+]
 _OPTION_QUERY = ("as_of", "interpolation", "kind", "max_gap", "from", "to")
 _TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody},
@@ -149,7 +139,7 @@ _TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/trigger_report",
     response_model=TriggerResponse,
-    dependencies=[Mutating, _only_query(*_OPTION_QUERY, "store_ids")],
+    dependencies=[Mutating, only_query(*_OPTION_QUERY, "store_ids")],
     responses=_TRIGGER_RESPONSES,
 )
 def trigger(
@@ -191,7 +181,7 @@ def trigger(
 @router.post(
     "/trigger_single_store_report/{store_id}",
     response_model=TriggerResponse,
-    dependencies=[Mutating, _only_query(*_OPTION_QUERY)],
+    dependencies=[Mutating, only_query(*_OPTION_QUERY)],
     responses={**NOT_FOUND, **_TRIGGER_RESPONSES},
 )
 def trigger_single_store(
