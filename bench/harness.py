@@ -47,6 +47,9 @@ class Run:
     peak_rss_mb: float
     stdout: str
     stderr: str
+    #: CPU time of the child (user + system): what a busy machine inflates
+    #: least, as waiting for a core does not count.
+    cpu_s: float = 0.0
 
 
 class ChildFailed(RuntimeError):
@@ -89,7 +92,7 @@ def run_measured(
             f"{command} exited {child.returncode} after {wall:.1f} s: {stderr.strip()[-2000:]}"
         )
     # Linux reports ru_maxrss in KiB.
-    return Run(wall, usage.ru_maxrss / 1024, stdout, stderr)
+    return Run(wall, usage.ru_maxrss / 1024, stdout, stderr, usage.ru_utime + usage.ru_stime)
 
 
 @dataclass(frozen=True)
