@@ -183,6 +183,7 @@ def test_outages_of_one_store_within_a_range(grouped_url: str) -> None:
     [
         ("/outages", {"from": "2022-01-01 00:00:00"}, "longer than 31 days"),
         ("/outages", {"from": "yesterday"}, "not a timestamp"),
+        ("/outages", {"to": "2200-01-01 00:00:00"}, "outside the supported range"),
         ("/outages", {"max_gap": "0"}, "max_gap"),
         ("/outages", {"sort": "store"}, "sort"),
         ("/outages", {"limit": "1001"}, "limit"),

@@ -12,21 +12,21 @@ import pyarrow as pa
 
 from storemon.engine import (
     TICKS_PER_MICROSECOND,
+    TICKS_PER_SECOND,
     Daily,
     GroupReport,
     Outages,
     Report,
-    daily_columns,
     outage_columns,
     rounded_columns,
 )
+from storemon.engine.report import round_hundredths
 from storemon.reports.frame import decimal_column, report_frame, report_parameters, uptime_frame
 
 if TYPE_CHECKING:
     from storemon.reports.service import OutagesRequest, ReportRequest
 
-#: Frame kind (schema metadata) of each report kind; ``uptime`` is section 5's.
-FRAME_KINDS = {"stores": "uptime", "daily": "daily", "groups": "groups"}
+_HOUR_TICKS = 3_600 * TICKS_PER_SECOND
 
 
 def report_frame_of(result: Report | Daily | GroupReport, request: ReportRequest) -> pa.Table:
@@ -46,14 +46,21 @@ def _decimals(values: npt.NDArray[np.float64]) -> pa.Array:
 
 def daily_frame(daily: Daily, request: ReportRequest) -> pa.Table:
     """``store_id, date, business_hours, uptime, downtime`` (and ``nodata``
-    with a max gap)."""
+    with a max gap), in hours."""
+    totals = daily.totals
+    values = {
+        "business_hours": totals.business,
+        "uptime": totals.uptime,
+        "downtime": totals.downtime,
+    }
+    if daily.max_gap_us is not None:
+        values["nodata"] = totals.nodata
     columns: dict[str, pa.Array] = {
         "store_id": pa.array(daily.store_id, pa.string()),
         "date": pa.array(daily.date.astype(np.int32), pa.date32()),
     }
-    for name, values in daily_columns(daily).items():
-        if name != "date":
-            columns[name] = _decimals(values)  # type: ignore[arg-type]
+    for name, ticks in values.items():
+        columns[name] = _decimals(round_hundredths(ticks, _HOUR_TICKS))
     return report_frame("daily", columns, daily.now_us, report_parameters(request))
 
 
