@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from storemon import __version__
 from storemon.api.container import Container
 from storemon.api.errors import install_error_handlers
+from storemon.api.headers import SecurityHeaders
 from storemon.api.metrics import install_metrics
 from storemon.api.routes import groups as group_routes
 from storemon.api.routes import ingest as ingest_routes
@@ -109,6 +110,8 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
+    # On every answer, CORS preflights and errors included.
+    app.add_middleware(SecurityHeaders)
     # Outermost (added last): it times everything, CORS included.
     install_metrics(app)
     install_error_handlers(app)

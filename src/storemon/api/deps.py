@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -26,17 +26,61 @@ _api_key_header = APIKeyHeader(
     auto_error=False,
     description="Required on every mutating endpoint when STOREMON_API_KEY is set.",
 )
+KeyHeader = Annotated[str | None, Depends(_api_key_header)]
 
 
-async def require_api_key(
-    container: ContainerDep, key: Annotated[str | None, Depends(_api_key_header)]
-) -> None:
+def key_accepted(container: Container, key: str | None) -> bool:
+    """True when no key is configured or ``key`` is the configured one."""
     expected = container.settings.api_key
     if expected is None:
-        return
-    if key is None or not secrets.compare_digest(key, expected.get_secret_value()):
+        return True
+    # Compared as bytes: a header may carry any byte (Starlette reads it as
+    # Latin-1), and compare_digest refuses non-ASCII text.
+    return key is not None and secrets.compare_digest(
+        key.encode("latin-1"), expected.get_secret_value().encode()
+    )
+
+
+async def require_api_key(container: ContainerDep, key: KeyHeader) -> None:
+    if not key_accepted(container, key):
         raise ApiError(401, "missing or wrong X-API-Key header", {"WWW-Authenticate": "APIKey"})
 
 
 #: Add to every route that changes something.
 Mutating = Depends(require_api_key)
+
+
+def media_type(request: Request) -> str | None:
+    """The body's media type (``text/csv``), lower case, without parameters."""
+    header = request.headers.get("content-type")
+    return None if header is None else header.split(";", 1)[0].strip().lower()
+
+
+def _is_json(kind: str) -> bool:
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def accepts(*kinds: str, json: bool = False, gzip: bool = False) -> Any:
+    """A dependency refusing with 415 a body of another media type than
+    ``kinds`` (or JSON, with ``json``), or a ``Content-Encoding`` the route
+    cannot decode (``gzip`` where the route inflates it). A request without
+    a Content-Type is taken as the route's own type, and an empty body has
+    no type to check (a trigger with no options)."""
+    encodings = ("identity", "gzip") if gzip else ("identity",)
+    named = ", ".join([*kinds, *(["application/json"] if json else [])])
+
+    async def check(request: Request) -> None:
+        if request.headers.get("content-length") == "0":
+            return
+        kind = media_type(request)
+        if kind is not None and kind not in kinds and not (json and _is_json(kind)):
+            raise ApiError(415, f"Content-Type {kind!r} is not taken here; send {named}")
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in encodings:
+            raise ApiError(
+                415, f"Content-Encoding {encoding!r} is not taken here; send {', '.join(encodings)}"
+            )
+
+    return Depends(check)

@@ -93,7 +93,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             # The router put the matched route into this same scope dict.
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            # path_format: the template without converters ({store_id:path}).
+            route = getattr(scope.get("route"), "path_format", None) or UNMATCHED
             self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,12 +13,26 @@ from storemon.store_ids import MAX_STORE_ID_CHARS, store_id_problem
 MAX_STORE_IDS = 10_000
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def format_us(value: int | None) -> str | None:
-    """Epoch microseconds as ISO 8601 UTC text."""
+    """Epoch microseconds as ISO 8601 UTC text. Never fails: a value beyond
+    the years ``datetime`` holds (only a row stored before the supported
+    range was enforced can have one) is shown as its number, so one odd row
+    cannot break a listing.
+
+    >>> format_us(1_674_670_402_479_220)
+    '2023-01-25T18:13:22.479220Z'
+    >>> format_us(253_402_387_199_000_000)
+    '253402387199000000 µs since 1970-01-01 UTC (out of range)'
+    """
     if value is None:
         return None
-    seconds, micros = divmod(value, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
+    try:
+        moment = _EPOCH + timedelta(microseconds=value)
+    except OverflowError:
+        return f"{value} µs since 1970-01-01 UTC (out of range)"
     return moment.isoformat().replace("+00:00", "Z")
 
 

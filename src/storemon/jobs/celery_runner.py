@@ -65,6 +65,10 @@ class CeleryRunner(ReportRunner):
     def submit(self, report_id: str) -> None:
         self._app.send_task(TASK_NAME, args=(report_id,))
 
+    def check(self) -> None:
+        with self._app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+
     def shutdown(self) -> None:
         self._app.pool.force_close_all()
         self._app.close()

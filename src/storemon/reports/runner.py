@@ -20,3 +20,8 @@ class ReportRunner(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Stop accepting jobs and release resources."""
+
+    def check(self) -> None:
+        """Raise when jobs cannot be queued now (a broker that does not
+        answer); ``/ready`` calls it. Nothing to check in-process."""
+        return None

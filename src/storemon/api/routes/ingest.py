@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import IO, Annotated, Any
@@ -19,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from typing_extensions import TypedDict
 
-from storemon.api.deps import ContainerDep, Mutating
+from storemon.api.deps import ContainerDep, Mutating, accepts
 from storemon.api.errors import ApiError
 from storemon.api.schemas import ErrorBody
 from storemon.data import ingest_log
@@ -79,6 +80,7 @@ class StrictFailure(IngestResponse):
 
 _LOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The body is larger than the limit."},
+    415: {"model": ErrorBody, "description": "A Content-Type or Content-Encoding not taken."},
     422: {
         "model": StrictFailure,
         "description": "Unreadable input, or a strict load with rejected rows (nothing loaded).",
@@ -114,14 +116,45 @@ def _check_declared_length(request: Request, limit: int) -> None:
 
 
 async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
-    """The request body, failing with 413 as soon as it passes ``limit``."""
+    """The request body, inflated when it is sent gzip-encoded, failing with
+    413 as soon as it passes ``limit`` as sent or as inflated."""
     _check_declared_length(request, limit)
+    sent = _capped(request.stream(), limit)
+    if request.headers.get("content-encoding", "").strip().lower() == "gzip":
+        sent = _gunzipped(sent)
+    async for chunk in _capped(sent, limit):
+        yield chunk
+
+
+async def _capped(chunks: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
     seen = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         seen += len(chunk)
         if seen > limit:
             raise _too_large(limit)
         yield chunk
+
+
+async def _gunzipped(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """One gzip member, inflated in pieces of at most ``_WRITE_BYTES``: a
+    small body that inflates to gigabytes is stopped by the caller's cap
+    before it is held in memory."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    complete = ApiError(400, "the body is not one complete gzip stream")
+    try:
+        async for chunk in chunks:
+            if inflater.eof and chunk:
+                raise complete
+            pending = chunk
+            while pending:
+                # Past the end of the stream, input goes to unused_data.
+                yield inflater.decompress(pending, _WRITE_BYTES)
+                pending = inflater.unconsumed_tail
+        yield inflater.flush()
+    except zlib.error as error:
+        raise ApiError(400, f"the body is not valid gzip: {error}") from None
+    if not inflater.eof or inflater.unused_data:
+        raise complete
 
 
 async def _copy(chunks: AsyncIterator[bytes], target: IO[bytes]) -> None:
@@ -182,10 +215,14 @@ _CSV_BODY: dict[str, Any] = {
 }
 
 
+#: What an upload may be sent as; anything else is refused before it is read.
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "multipart/form-data")
+
+
 @router.post(
     "/ingest/{feed}",
     response_model=IngestResponse,
-    dependencies=[Mutating],
+    dependencies=[Mutating, accepts(*CSV_TYPES, gzip=True)],
     responses=_LOAD_RESPONSES,
     openapi_extra=_CSV_BODY,
 )
@@ -352,7 +389,7 @@ def _load_batch(container: ContainerDep, body: bytes, strict: bool) -> IngestRes
 @router.post(
     "/polls",
     response_model=IngestResponse,
-    dependencies=[Mutating],
+    dependencies=[Mutating, accepts(json=True, gzip=True)],
     responses=_LOAD_RESPONSES,
     openapi_extra=_JSON_BODY,
 )

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
-from storemon.api.deps import ContainerDep
+from storemon.api.deps import ContainerDep, KeyHeader, key_accepted
 from storemon.api.schemas import ErrorBody
 from storemon.data.database import shown
 from storemon.data.migrate import HEAD_REVISION
@@ -44,21 +44,33 @@ async def health() -> Response:
     response_model=Ready,
     responses={503: {"model": ErrorBody, "description": "Not ready; `error` says why."}},
 )
-async def ready(container: ContainerDep) -> Any:
-    """Readiness: the database answers and is at this version's schema."""
+async def ready(container: ContainerDep, key: KeyHeader) -> Any:
+    """Readiness: the database answers and is at this version's schema, and
+    the report queue's broker answers when there is one. Where the database
+    is (its URL without the password) is said only to a caller with the
+    API key."""
     reader = container.reader
-    url = reader.url
+    trusted = key_accepted(container, key)
+    database = f"database {shown(reader.url)}" if trusted else "the database"
     try:
         revision = await asyncio.wait_for(
             asyncio.to_thread(reader.revision), timeout=READY_TIMEOUT_S
         )
     except TimeoutError:
-        return _not_ready(f"database {shown(url)} did not answer in {READY_TIMEOUT_S:g} s")
+        return _not_ready(f"{database} did not answer in {READY_TIMEOUT_S:g} s")
     except Exception as error:  # any driver's error: not ready, and say why
-        return _not_ready(f"cannot read database {shown(url)}: {first_line(error)}")
+        detail = f": {first_line(error)}" if trusted else ""
+        return _not_ready(f"cannot read {database}{detail}")
     if revision != HEAD_REVISION:
         found = "has no storemon schema" if revision is None else f"is at schema {revision!r}"
-        return _not_ready(f"database {found}, this version needs {HEAD_REVISION!r}")
+        return _not_ready(f"{database} {found}, this version needs {HEAD_REVISION!r}")
+    try:
+        await asyncio.wait_for(asyncio.to_thread(container.runner.check), timeout=READY_TIMEOUT_S)
+    except TimeoutError:
+        return _not_ready(f"the report queue did not answer in {READY_TIMEOUT_S:g} s")
+    except Exception as error:  # the broker's client error: not ready
+        detail = f": {first_line(error)}" if trusted else ""
+        return _not_ready(f"the report queue does not answer{detail}")
     return Ready(status="ready", schema_revision=revision)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from storemon.api.deps import ContainerDep, Mutating
+from storemon.api.deps import ContainerDep, Mutating, accepts
 from storemon.api.errors import ApiError
 from storemon.api.params import only_query, timestamp_param
 from storemon.api.schemas import (
@@ -34,6 +34,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 RETRY_AFTER_S = 5
 #: Beyond any real list, and within every database's integers.
 MAX_OFFSET = 2**31 - 1
+#: Report ids are 32 characters (``reports.new_report_id``).
+REPORT_ID_LENGTH = 32
 
 
 def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
@@ -131,6 +133,7 @@ ToQuery = Annotated[
 ]
 _OPTION_QUERY = ("as_of", "interpolation", "kind", "max_gap", "from", "to")
 _TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorBody, "description": "A body that is not JSON."},
     422: {"model": ErrorBody},
     503: {"model": ErrorBody, "description": "Too many reports queued; see Retry-After."},
 }
@@ -139,7 +142,7 @@ _TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/trigger_report",
     response_model=TriggerResponse,
-    dependencies=[Mutating, only_query(*_OPTION_QUERY, "store_ids")],
+    dependencies=[Mutating, accepts(json=True), only_query(*_OPTION_QUERY, "store_ids")],
     responses=_TRIGGER_RESPONSES,
 )
 def trigger(
@@ -179,9 +182,9 @@ def trigger(
 
 
 @router.post(
-    "/trigger_single_store_report/{store_id}",
+    "/trigger_single_store_report/{store_id:path}",
     response_model=TriggerResponse,
-    dependencies=[Mutating, only_query(*_OPTION_QUERY)],
+    dependencies=[Mutating, accepts(json=True), only_query(*_OPTION_QUERY)],
     responses={**NOT_FOUND, **_TRIGGER_RESPONSES},
 )
 def trigger_single_store(
@@ -205,14 +208,26 @@ def trigger_single_store(
     return _trigger(container, params)
 
 
+def _unknown(report_id: str) -> ApiError:
+    return ApiError(404, f"unknown report_id {report_id!r}")
+
+
+def _could_exist(report_id: str) -> bool:
+    """False for an id no report can have, answered without the database:
+    PostgreSQL refuses a NUL in text with an error, not a miss."""
+    return 0 < len(report_id) <= REPORT_ID_LENGTH and "\x00" not in report_id
+
+
 async def report_or_404(container: ContainerDep, report_id: str) -> ReportRecord:
     """The report ``report_id`` names (from the path or the query), else a
     404. One row by primary key, read on the event loop: the hop to a
     worker thread would cost more than the query (every client polls)."""
+    if not _could_exist(report_id):
+        raise _unknown(report_id)
     with container.engine.connect() as connection:
         record = reports.get(connection, report_id)
     if record is None:
-        raise ApiError(404, f"unknown report_id {report_id!r}")
+        raise _unknown(report_id)
     return record
 
 
@@ -221,10 +236,12 @@ ReportDep = Annotated[ReportRecord, Depends(report_or_404)]
 
 def _complete_file(container: ContainerDep, report_id: str) -> tuple[ReportRecord, bytes | None]:
     """The report, and its stored frame when it is complete (one connection)."""
+    if not _could_exist(report_id):
+        raise _unknown(report_id)
     with container.engine.connect() as connection:
         record = reports.get(connection, report_id)
         if record is None:
-            raise ApiError(404, f"unknown report_id {report_id!r}")
+            raise _unknown(report_id)
         if record.status is not ReportStatus.complete:
             return record, None
         return record, reports.read_frame(connection, report_id)
@@ -342,7 +359,9 @@ def download_by_query(
 )
 def delete_report(container: ContainerDep, report_id: str) -> Response:
     """Delete a report and its file (a running one is abandoned)."""
+    if not _could_exist(report_id):
+        raise _unknown(report_id)
     with container.engine.begin() as connection:
         if not reports.delete(connection, [report_id]):
-            raise ApiError(404, f"unknown report_id {report_id!r}")
+            raise _unknown(report_id)
     return Response(status_code=204)

@@ -29,7 +29,10 @@ _US = 1_000_000
 _SPAN_US = int(DEFAULT_SPAN.total_seconds()) * _US
 _MAX_SPAN_US = int(MAX_SPAN.total_seconds()) * _US
 
-StoreIdPath = Annotated[str, Path(description="The store's id, exactly as in the feeds.")]
+#: ``:path`` in the route: a store id may hold ``/`` (sent as is or as ``%2F``).
+StoreIdPath = Annotated[
+    str, Path(description="The store's id, exactly as in the feeds (`/` may be sent as is).")
+]
 
 
 class StoreItem(BaseModel):
@@ -133,7 +136,7 @@ def search(
     )
 
 
-@router.get("/store_summary/{store_id}", response_model=StoreSummary, responses=NOT_FOUND)
+@router.get("/store_summary/{store_id:path}", response_model=StoreSummary, responses=NOT_FOUND)
 def summary(container: ContainerDep, store_id: StoreIdPath) -> StoreSummary:
     """One store: its polls, timezone and weekly business hours."""
     with container.engine.connect() as connection:
@@ -181,7 +184,7 @@ TimestampQuery = Annotated[
 ]
 
 
-@router.get("/stores/{store_id}/timeline", response_model=StoreTimeline, responses=NOT_FOUND)
+@router.get("/stores/{store_id:path}/timeline", response_model=StoreTimeline, responses=NOT_FOUND)
 def timeline(
     container: ContainerDep,
     store_id: StoreIdPath,
