@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from storemon.data.reports import UNFINISHED, ReportStatus
 from storemon.data.schema import DATASET_STATE_ID, dataset_state, ingests, reports
 from storemon.ingest.feeds import Feed
+from storemon.ingest.removal import REMOVAL
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,8 @@ def _ingest_figures(connection: Connection) -> Iterator[Metric]:
     totals = {feed.value: [0, 0] for feed in Feed}
     for feed, status, n, rows_loaded, rows_rejected in connection.execute(query):
         runs.add_metric([feed, status], int(n))
+        if feed == REMOVAL:
+            continue  # polls removed are no rows ingested; the runs show them
         sums = totals.setdefault(feed, [0, 0])
         sums[0] += int(rows_loaded)
         sums[1] += int(rows_rejected)

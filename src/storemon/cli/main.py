@@ -11,11 +11,16 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from storemon.cli.errors import UserError, plain_words, user_error_of
+from storemon.cli.options import DbOption
+from storemon.cli.options import existing as _existing
+from storemon.cli.options import services_of as _services
+from storemon.cli.options import settings_of as _settings
+from storemon.cli.polls import polls_app
 
 if TYPE_CHECKING:
     from storemon.bootstrap import Services
@@ -30,16 +35,6 @@ app = typer.Typer(
     # Plain help: option values named (FILE, URL), not typed (<str>, <bool>).
     rich_markup_mode=None,
 )
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        metavar="URL",
-        help="Database URL (default: $STOREMON_DATABASE_URL, else sqlite:///storemon.db).",
-        show_default=False,
-    ),
-]
 
 #: The settings of this process, once read (``run`` needs STOREMON_DEBUG).
 _loaded: Settings | None = None
@@ -58,32 +53,6 @@ def main(ctx: typer.Context, db: DbOption = None) -> None:
 
     # Read once, here, for every command: STOREMON_* variables and .env.
     ctx.obj = _loaded = load_settings(database_url=db)
-
-
-def _settings(ctx: typer.Context, db: str | None = None, **overrides: Any) -> Settings:
-    """The process's settings, with a command's own options on top."""
-    settings: Settings = ctx.obj
-    changes = {"database_url": db, **overrides}
-    changes = {name: value for name, value in changes.items() if value is not None}
-    return settings.model_copy(update=changes) if changes else settings
-
-
-def _services(ctx: typer.Context, db: str | None) -> Services:
-    from storemon.bootstrap import bootstrap
-
-    return bootstrap(_settings(ctx, db))
-
-
-def _existing(services: Services) -> Services:
-    """``services`` of a database that exists: a command that only reads
-    must not create one (a SQLite file would appear on first connect)."""
-    from storemon.data.database import NoDatabaseError
-
-    try:
-        services.require_database()
-    except NoDatabaseError as error:
-        raise UserError(f"{error} (storemon ingest or storemon migrate creates it)") from None
-    return services
 
 
 def _echo(message: str) -> None:
@@ -137,7 +106,11 @@ def ingest(
         for feed, path in chosen:
             with progress_reporter(f"{feed.value:<9}") as on_progress:
                 result = ingest_feed(
-                    engine, feed, path, strict=strict, source_name=path.name,
+                    engine,
+                    feed,
+                    path,
+                    strict=strict,
+                    source_name=path.name,
                     on_progress=on_progress,
                 )
             outcome = "loaded nothing (strict)" if strict and result.rejected else ""
@@ -513,6 +486,7 @@ def worker(
 
 reports_app = typer.Typer(help="Stored reports.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(reports_app, name="reports")
+app.add_typer(polls_app, name="polls")
 
 
 @reports_app.command("prune")

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storemon.data.schema import DATASET_STATE_ID, business_hours, dataset_state, stores
+from storemon.data.schema import polls as poll_table
 from storemon.data.types import in_batches
 from storemon.messages import first_line
 
@@ -349,3 +350,37 @@ def bump_version(conn: Connection) -> None:
         .where(dataset_state.c.id == DATASET_STATE_ID)
         .values(version=dataset_state.c.version + 1)
     )
+
+
+def delete_polls(
+    conn: Connection, store_key: int, from_us: int | None = None, to_us: int | None = None
+) -> int:
+    """Delete one store's polls with ``from_us <= ts_us <= to_us`` (a missing
+    bound: no limit on that side), bump the dataset version when any went,
+    and keep ``newest_poll_us`` the newest poll left. Returns the number
+    deleted."""
+    # Locking the state row first, as poll writers do: the newest poll read
+    # here stays right until this transaction ends.
+    newest = conn.execute(
+        sa.select(dataset_state.c.newest_poll_us)
+        .where(dataset_state.c.id == DATASET_STATE_ID)
+        .with_for_update()
+    ).scalar_one()
+    where = [poll_table.c.store_key == store_key]
+    if from_us is not None:
+        where.append(poll_table.c.ts_us >= from_us)
+    if to_us is not None:
+        where.append(poll_table.c.ts_us <= to_us)
+    deleted = max(int(conn.execute(sa.delete(poll_table).where(*where)).rowcount), 0)
+    if not deleted:
+        return 0
+    if newest is not None and (to_us is None or to_us >= newest):
+        # The newest poll may have gone: one scan, only when it may have.
+        left = conn.execute(sa.select(sa.func.max(poll_table.c.ts_us))).scalar()
+        conn.execute(
+            sa.update(dataset_state)
+            .where(dataset_state.c.id == DATASET_STATE_ID)
+            .values(newest_poll_us=left)
+        )
+    bump_version(conn)
+    return deleted

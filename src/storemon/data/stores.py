@@ -70,6 +70,12 @@ def store_exists(conn: Connection, store_id: str) -> bool:
     return _store_row(conn, store_id) is not None
 
 
+def store_key(conn: Connection, store_id: str) -> int | None:
+    """The key of a store; None if unknown."""
+    row = _store_row(conn, store_id)
+    return None if row is None else row[0]
+
+
 def _prefix_filter(prefix: str) -> sa.ColumnElement[bool]:
     # LIKE can use an index; SQLite's LIKE ignores ASCII case, so the substr
     # comparison keeps the match exact (store ids are opaque) on every backend.

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from storemon.api.deps import ContainerDep
+from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
 from storemon.api.params import timestamp_param
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.data import stores
 from storemon.engine import DEFAULT_TIMEZONE, store_timeline
+from storemon.ingest.removal import remove_polls
 from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range
 
 router = APIRouter(tags=["stores"])
@@ -239,3 +240,37 @@ def timeline(
             )
         ),
     )
+
+
+class PollsRemoved(BaseModel):
+    store_id: str
+    deleted: int = Field(description="Polls deleted.")
+    ingest_id: int = Field(description="The removal's entry in the ingest log.")
+
+
+@router.delete(
+    "/stores/{store_id:path}/polls",
+    response_model=PollsRemoved,
+    dependencies=[Mutating],
+    responses={**NOT_FOUND, 422: {"model": ErrorBody}},
+    tags=["ingest"],
+)
+def delete_polls(
+    container: ContainerDep,
+    store_id: StoreIdPath,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=64, description="First poll time deleted.")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=64, description="Last poll time deleted.")] = None,
+) -> PollsRemoved:
+    """Delete a store's polls from `from` to `to` (both included; without
+    them, all its polls). Logged in the ingest log; reports computed before
+    are not reused."""
+    from_us, to_us = timestamp_param("from", from_), timestamp_param("to", to)
+    if from_us is not None and to_us is not None and to_us < from_us:
+        raise ApiError(422, "to must not be before from")
+    source = f"DELETE /stores/{store_id}/polls from={from_ or ''} to={to or ''}"
+    removal = remove_polls(container.engine, store_id, from_us, to_us, source=source)
+    if removal is None:
+        raise ApiError(404, f"unknown store_id {store_id!r}")
+    return PollsRemoved(store_id=store_id, deleted=removal.deleted, ingest_id=removal.ingest_id)
