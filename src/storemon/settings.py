@@ -66,6 +66,24 @@ class Settings(BaseSettings):
     max_batch_polls: int = Field(
         100_000, ge=1, description="Most polls accepted in one JSON batch."
     )
+    max_heavy_reads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Heavy reads (store time lines) computed at once per server process; "
+        "the others wait.",
+    )
+    heavy_read_wait_s: float = Field(
+        10,
+        gt=0,
+        description="Longest a heavy read waits for its turn before it is answered 503 "
+        "with Retry-After.",
+    )
+    max_timeline_polls: int = Field(
+        100_000,
+        ge=1,
+        description="Most polls one time line may hold; a longer one asks for a shorter span.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from storemon.api.limits import HeavyReads
 from storemon.bootstrap import Services
 from storemon.data.snapshot import SnapshotReader
 from storemon.reports.runner import ReportRunner
@@ -16,6 +17,11 @@ from storemon.settings import Settings
 class Container:
     services: Services
     runner: ReportRunner
+    heavy_reads: HeavyReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.services.settings
+        self.heavy_reads = HeavyReads(settings.max_heavy_reads, settings.heavy_read_wait_s)
 
     @property
     def settings(self) -> Settings:

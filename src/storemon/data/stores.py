@@ -189,6 +189,18 @@ def store_history(
     )
 
 
+def polls_in_span(conn: Connection, store_id: str, start_us: int, end_us: int) -> int:
+    """How many polls of a store lie in ``[start_us, end_us]`` (0 for an
+    unknown store): one range count on the primary key."""
+    store = _store_row(conn, store_id)
+    if store is None:
+        return 0
+    query = sa.select(sa.func.count()).where(
+        polls.c.store_key == store[0], polls.c.ts_us >= start_us, polls.c.ts_us <= end_us
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def newest_poll_us(conn: Connection) -> int | None:
     """The newest poll of the whole dataset (the report's default ``now``)."""
     query = sa.select(dataset_state.c.newest_poll_us).where(dataset_state.c.id == DATASET_STATE_ID)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+import polars as pl
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from storemon.api.deps import ContainerDep, Mutating
@@ -185,24 +187,52 @@ TimestampQuery = Annotated[
 ]
 
 
-@router.get("/stores/{store_id:path}/timeline", response_model=StoreTimeline, responses=NOT_FOUND)
-def timeline(
+@router.get(
+    "/stores/{store_id:path}/timeline",
+    response_model=StoreTimeline,
+    responses={
+        **NOT_FOUND,
+        422: {"model": ErrorBody, "description": "A bad span, or one holding too many polls."},
+        503: {"model": ErrorBody, "description": "Too many heavy reads at once; see Retry-After."},
+    },
+)
+async def timeline(
     container: ContainerDep,
     store_id: StoreIdPath,
     start: TimestampQuery = None,
     end: TimestampQuery = None,
     interpolation: Literal["nearest", "previous"] = "nearest",
-) -> StoreTimeline:
+) -> Response:
     """Polls, estimated status and open intervals of one store over a span.
 
     By default the week ending at the newest poll of the dataset, the last-week
     window of the report. Polls after `end` are ignored, as the report ignores
-    polls after its `now`. At most 21 days.
+    polls after its `now`. At most 21 days, and at most `STOREMON_MAX_TIMELINE_POLLS`
+    polls.
     """
     start_us, end_us = timestamp_param("start", start), timestamp_param("end", end)
+    body = await container.heavy_reads.run(
+        _timeline_json, container, store_id, start_us, end_us, interpolation
+    )
+    return Response(body, media_type="application/json")
+
+
+def _timeline_json(
+    container: ContainerDep,
+    store_id: str,
+    start_us: int | None,
+    end_us: int | None,
+    interpolation: Literal["nearest", "previous"],
+) -> bytes:
+    """The time line as JSON, computed and serialized within one heavy-read
+    slot (serializing a dense week is a good part of the work)."""
     with container.engine.connect() as connection:
         newest = stores.newest_poll_us(connection) if end_us is None else None
         start_us, end_us = _span(start_us, end_us, newest)
+        count = stores.polls_in_span(connection, store_id, start_us, end_us)
+        most = container.settings.max_timeline_polls
+        if count > most:
+            raise ApiError(422, f"the span holds {count} polls, more than {most}: ask for less")
         history = stores.store_history(connection, store_id, start_us, end_us)
     if history is None:
         raise ApiError(404, f"unknown store_id {store_id!r}")
@@ -210,35 +240,56 @@ def timeline(
         history.polls, history.hours, history.timezone, start_us, end_us, interpolation
     )
     in_span = history.polls.ts_us >= start_us
-    return StoreTimeline(
-        store_id=store_id,
-        timezone=line.timezone,
-        start=_iso(start_us),
-        end=_iso(end_us),
-        interpolation=interpolation,
-        polls=[
-            PollPoint(t=_iso(ts), active=active)
-            for ts, active in zip(
-                history.polls.ts_us[in_span].tolist(),
-                history.polls.active[in_span].tolist(),
+    hours = _hours_rows(
+        list(
+            zip(
+                history.hours.day.tolist(),
+                history.hours.start_s.tolist(),
+                history.hours.end_s.tolist(),
                 strict=True,
             )
-        ],
-        status=[
-            StatusSpan(start=_iso(a), end=_iso(b), active=active)
-            for a, b, active in line.status_intervals
-        ],
-        open=[OpenSpan(start=_iso(a), end=_iso(b)) for a, b in line.open_intervals],
-        business_hours=_hours_rows(
-            list(
-                zip(
-                    history.hours.day.tolist(),
-                    history.hours.start_s.tolist(),
-                    history.hours.end_s.tolist(),
-                    strict=True,
-                )
-            )
-        ),
+        )
+    )
+    head: dict[str, Any] = {
+        "store_id": store_id,
+        "timezone": line.timezone,
+        "start": _iso(start_us),
+        "end": _iso(end_us),
+        "interpolation": interpolation,
+    }
+    # The long lists are written by polars, off the interpreter lock: a
+    # model per poll would hold it for seconds on a dense store. The keys
+    # come in the order of ``StoreTimeline``.
+    polls = pl.DataFrame(
+        {"t": history.polls.ts_us[in_span], "active": history.polls.active[in_span]}
+    ).with_columns(_iso_expr("t"))
+    status = pl.DataFrame(
+        line.status_intervals, schema=["start", "end", "active"], orient="row"
+    ).with_columns(_iso_expr("start"), _iso_expr("end"))
+    opens = pl.DataFrame(line.open_intervals, schema=["start", "end"], orient="row")
+    opens = opens.with_columns(_iso_expr("start"), _iso_expr("end"))
+    parts = [
+        _compact(head)[:-1],
+        f',"polls":{polls.write_json()}',
+        f',"status":{status.write_json()}',
+        f',"open":{opens.write_json()}',
+        f',"business_hours":{_compact([row.model_dump() for row in hours])}}}',
+    ]
+    return "".join(parts).encode()
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _iso_expr(name: str) -> pl.Expr:
+    """Epoch microseconds as :func:`format_us` writes them, vectorized."""
+    moment = pl.col(name).cast(pl.Int64).cast(pl.Datetime("us"))
+    return (
+        pl.when(pl.col(name) % 1_000_000 == 0)
+        .then(moment.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        .otherwise(moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        .alias(name)
     )
 
 
