@@ -67,11 +67,11 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Most polls accepted in one JSON batch."
     )
     max_heavy_reads: int = Field(
-        2,
+        1,
         ge=1,
         le=64,
-        description="Heavy reads (store time lines) computed at once per server process; "
-        "the others wait.",
+        description="Heavy reads (store time lines) computed at once per server, each in a "
+        "worker process of its own; the others wait.",
     )
     heavy_read_wait_s: float = Field(
         10,

@@ -91,6 +91,7 @@ def create_app(
             if reaper is not None:
                 reaper.cancel()
             job_runner.shutdown()
+            app.state.container.heavy_reads.shutdown()
             built.close()
 
     # /docs loads Swagger UI from files the package ships, served under

@@ -21,7 +21,9 @@ class Container:
 
     def __post_init__(self) -> None:
         settings = self.services.settings
-        self.heavy_reads = HeavyReads(settings.max_heavy_reads, settings.heavy_read_wait_s)
+        self.heavy_reads = HeavyReads(
+            settings, settings.max_heavy_reads, settings.heavy_read_wait_s
+        )
 
     @property
     def settings(self) -> Settings:

@@ -23,6 +23,10 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers
 
+    def __reduce__(self) -> tuple[type[ApiError], tuple[int, str, dict[str, str] | None]]:
+        # Raised in worker processes too (heavy reads): it crosses back pickled.
+        return type(self), (self.status_code, self.message, self.headers)
+
 
 def error_body(message: str, **extra: Any) -> dict[str, Any]:
     return {"error": message, **extra}

@@ -1,37 +1,82 @@
-"""Bounds on the work one request may cause: a few heavy reads at a time.
+"""Bounds on the work one request may cause: a few heavy reads at a time,
+each in a worker process.
 
-A heavy read (a store's time line over weeks of dense polls) is seconds of
-CPU on a worker thread, and threads share one interpreter lock with the
-event loop. Without a bound, ten at once starve everything else, /health
-included; with one, the rest wait their turn (without holding a thread)
-and are told to come back if the wait grows long.
+A heavy read (a store's time line over weeks of dense polls) is up to a
+second of CPU. On a thread of the server it would share the interpreter lock
+with the event loop, and a busy machine that pauses the thread holding the
+lock pauses every request with it; in a worker process it cannot. Beyond
+``slots`` reads at once the rest wait their turn (holding no thread) and are
+told to come back if the wait grows long.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
-from fastapi.concurrency import run_in_threadpool
-
 from storemon.api.errors import ApiError
+from storemon.bootstrap import Services, bootstrap
+from storemon.settings import Settings
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
+#: How often a worker looks whether its server is still there.
+PARENT_CHECK_S = 1.0
+#: The services of a heavy-read worker process, built when it starts.
+_worker: Services | None = None
+
+
+def _start_worker(settings: Settings, server_pid: int) -> None:
+    global _worker
+    _worker = bootstrap(settings, server=True)
+    threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
+
+
+def _exit_with(server_pid: int) -> None:
+    # A server killed outright (kill -9) cannot stop its pool: the worker
+    # notices it was handed to another parent and ends itself.
+    while os.getppid() == server_pid:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
+def worker_services() -> Services:
+    """The services of this heavy-read worker process."""
+    assert _worker is not None, "not in a heavy-read worker process"
+    return _worker
+
 
 class HeavyReads:
-    """At most ``slots`` heavy reads run at once in this process; a read
-    waits at most ``wait_s`` seconds for a slot, then gets a 503."""
+    """At most ``slots`` heavy reads run at once, each in one of ``slots``
+    spawned worker processes; a read waits at most ``wait_s`` seconds for a
+    slot, then gets a 503. ``work`` is a module-level function (the worker
+    imports it) that finds its database with :func:`worker_services`."""
 
-    def __init__(self, slots: int, wait_s: float) -> None:
+    def __init__(self, settings: Settings, slots: int, wait_s: float) -> None:
+        self._settings = settings
+        self._slots_count = slots
         self._slots = asyncio.Semaphore(slots)
         self._wait_s = wait_s
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._slots_count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self._settings, os.getpid()),
+        )
 
     async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``work`` on a worker thread once a slot is free."""
         try:
             await asyncio.wait_for(self._slots.acquire(), self._wait_s)
         except TimeoutError:
@@ -40,6 +85,24 @@ class HeavyReads:
                 503, "too many heavy reads at once; try again shortly", {"Retry-After": retry}
             ) from None
         try:
-            return await run_in_threadpool(work, *args, **kwargs)
+            if self._pool is None:
+                self._pool = self._new_pool()
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._pool, _call, work, args, kwargs)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): the next read gets a
+                # new pool; this one is answered as a server error.
+                self._pool = None
+                raise
         finally:
             self._slots.release()
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _call(work: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
+    return work(*args, **kwargs)

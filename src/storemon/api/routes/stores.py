@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
+from storemon.api.limits import worker_services
 from storemon.api.params import timestamp_param
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.data import stores
@@ -212,27 +213,33 @@ async def timeline(
     """
     start_us, end_us = timestamp_param("start", start), timestamp_param("end", end)
     body = await container.heavy_reads.run(
-        _timeline_json, container, store_id, start_us, end_us, interpolation
+        _timeline_json,
+        store_id,
+        start_us,
+        end_us,
+        interpolation,
+        container.settings.max_timeline_polls,
     )
     return Response(body, media_type="application/json")
 
 
 def _timeline_json(
-    container: ContainerDep,
     store_id: str,
     start_us: int | None,
     end_us: int | None,
     interpolation: Literal["nearest", "previous"],
+    max_polls: int,
 ) -> bytes:
-    """The time line as JSON, computed and serialized within one heavy-read
-    slot (serializing a dense week is a good part of the work)."""
-    with container.engine.connect() as connection:
+    """The time line as JSON, computed and serialized in a heavy-read worker
+    process (serializing a dense week is a good part of the work)."""
+    with worker_services().engine.connect() as connection:
         newest = stores.newest_poll_us(connection) if end_us is None else None
         start_us, end_us = _span(start_us, end_us, newest)
         count = stores.polls_in_span(connection, store_id, start_us, end_us)
-        most = container.settings.max_timeline_polls
-        if count > most:
-            raise ApiError(422, f"the span holds {count} polls, more than {most}: ask for less")
+        if count > max_polls:
+            raise ApiError(
+                422, f"the span holds {count} polls, more than {max_polls}: ask for less"
+            )
         history = stores.store_history(connection, store_id, start_us, end_us)
     if history is None:
         raise ApiError(404, f"unknown store_id {store_id!r}")
