@@ -84,12 +84,31 @@ class Settings(BaseSettings):
         ge=1,
         description="Most polls one time line may hold; a longer one asks for a shorter span.",
     )
+    rate_limit: str | None = Field(
+        None,
+        description="Most mutating requests per client (address and API key) in a moving "
+        "window, e.g. `60/minute`; more get 429. Off when unset.",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the rate limit counts: `memory://` (this process) or a "
+        "`redis://` URL shared by every server.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )
     debug: bool = Field(
         False, description="Show the full traceback of an unexpected command-line error."
     )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from limits import parse
+
+            parse(value)  # a ValueError naming the text
+        return value
 
     @field_validator("api_key")
     @classmethod

@@ -289,3 +289,34 @@ def test_not_ready_when_the_report_queue_broker_does_not_answer(tmp_path: Path) 
         response = client.get("/ready")
     assert response.status_code == 503, response.text
     assert "report queue" in response.json()["error"]
+
+
+# --- rate limits ------------------------------------------------------------------
+
+
+def test_changes_over_the_rate_limit_get_429_with_retry_after(tmp_path: Path) -> None:
+    with api_client(sqlite_url(tmp_path), rate_limit="3/minute") as client:
+        answers = [client.post("/polls", json={"polls": []}) for _ in range(4)]
+        other_key = client.post(
+            "/polls", json={"polls": []}, headers={"X-API-Key": "wrong-key-0123456789"}
+        )
+        reads = [client.get("/reports") for _ in range(10)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert "3 per 1 minute" in answers[-1].json()["error"]
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+    assert other_key.status_code == 401  # the key is checked first
+    assert {r.status_code for r in reads} == {200}  # reading is not limited
+
+
+def test_there_is_no_rate_limit_by_default(tmp_path: Path) -> None:
+    with api_client(sqlite_url(tmp_path)) as client:
+        statuses = {client.post("/polls", json={"polls": []}).status_code for _ in range(100)}
+    assert statuses == {200}
+
+
+def test_a_rate_limit_that_does_not_parse_stops_start_up() -> None:
+    from storemon.settings import Settings
+
+    with pytest.raises(ValueError, match="rate_limit"):
+        Settings(_env_file=None, rate_limit="lots")  # type: ignore[call-arg]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from storemon.api.limits import HeavyReads
+from storemon.api.limits import HeavyReads, RateLimits
 from storemon.bootstrap import Services
 from storemon.data.snapshot import SnapshotReader
 from storemon.reports.runner import ReportRunner
@@ -18,11 +18,17 @@ class Container:
     services: Services
     runner: ReportRunner
     heavy_reads: HeavyReads = field(init=False)
+    rate_limits: RateLimits | None = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.services.settings
         self.heavy_reads = HeavyReads(
             settings, settings.max_heavy_reads, settings.heavy_read_wait_s
+        )
+        self.rate_limits = (
+            None
+            if settings.rate_limit is None
+            else RateLimits(settings.rate_limit, settings.rate_limit_storage)
         )
 
     @property

@@ -41,9 +41,14 @@ def key_accepted(container: Container, key: str | None) -> bool:
     )
 
 
-async def require_api_key(container: ContainerDep, key: KeyHeader) -> None:
+async def require_api_key(request: Request, container: ContainerDep, key: KeyHeader) -> None:
+    """The key check of every route that changes something, then its rate
+    limit (when one is set)."""
     if not key_accepted(container, key):
         raise ApiError(401, "missing or wrong X-API-Key header", {"WWW-Authenticate": "APIKey"})
+    if container.rate_limits is not None:
+        client = request.client.host if request.client is not None else "unknown"
+        await container.rate_limits.hit(client, key)
 
 
 #: Add to every route that changes something.

@@ -1,5 +1,5 @@
-"""Bounds on the work one request may cause: a few heavy reads at a time,
-each in a worker process.
+"""Bounds on the work clients may cause: a few heavy reads at a time, each
+in a worker process, and a rate limit on changes.
 
 A heavy read (a store's time line over weeks of dense polls) is up to a
 second of CPU. On a thread of the server it would share the interpreter lock
@@ -12,6 +12,8 @@ told to come back if the wait grows long.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import math
 import multiprocessing
 import os
@@ -22,9 +24,16 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
+from limits import parse as parse_rate
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
 from storemon.api.errors import ApiError
 from storemon.bootstrap import Services, bootstrap
+from storemon.messages import first_line
 from storemon.settings import Settings
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -106,3 +115,32 @@ class HeavyReads:
 
 def _call(work: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
     return work(*args, **kwargs)
+
+
+class RateLimits:
+    """A moving-window limit on the mutating requests of each client (its
+    address and, when it sends one, its API key), kept in ``storage_uri``
+    (``memory://`` for this process, ``redis://...`` to share it between
+    servers). A client over the limit gets a 429 with Retry-After. When the
+    storage does not answer, requests go through: the limit protects the
+    service, it must not take it down."""
+
+    def __init__(self, rate: str, storage_uri: str) -> None:
+        self._item = parse_rate(rate)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(f"async+{storage_uri}"))
+
+    async def hit(self, client: str, key: str | None) -> None:
+        who = (
+            [client] if key is None else [client, hashlib.sha256(key.encode("latin-1")).hexdigest()]
+        )
+        try:
+            if await self._limiter.hit(self._item, *who):
+                return
+            stats = await self._limiter.get_window_stats(self._item, *who)
+        except Exception as error:  # the storage's client error: let the request through
+            log.warning("rate limit storage failed, request let through: %s", first_line(error))
+            return
+        retry = str(max(1, math.ceil(stats.reset_time - time.time())))
+        raise ApiError(
+            429, f"more than {self._item} changes from this client", {"Retry-After": retry}
+        )
