@@ -114,6 +114,8 @@ def _store_routes_answer(get: Any, post: Any, store_id: str) -> None:
         assert json.loads(body)["store_id"] == store_id
         trigger, body = post(f"/trigger_single_store_report/{sent}")
         assert trigger == 200, (sent, body)
+        outages, body = get(f"/stores/{sent}/outages?from=2023-01-25T00:00:00Z")
+        assert outages == 200, (sent, body)
 
 
 @pytest.mark.parametrize("store_id", ["a/b", "/lead", "trail/", "a//b"])

@@ -117,7 +117,7 @@ def fleet_outages(
 
 
 @router.get(
-    "/stores/{store_id}/outages",
+    "/stores/{store_id:path}/outages",
     response_model=OutageList,
     responses=_RESPONSES,
     dependencies=[only_query(*_COMMON_QUERY)],
