@@ -51,6 +51,21 @@ class Settings(BaseSettings):
     job_attempts: int = Field(
         3, ge=1, description="Starts a report gets (across restarts) before it is marked Failed."
     )
+    lease_seconds: float = Field(
+        30,
+        ge=3,
+        le=3600,
+        description="How long a report's holder (a server's queue, a running job) keeps it "
+        "without renewing; renewed every third of it. A process that dies leaves its reports "
+        "to another server once this has passed.",
+    )
+    sweep_interval_seconds: float = Field(
+        10,
+        gt=0,
+        le=3600,
+        description="How often every server looks for reports whose lease expired, to queue "
+        "them again (or mark them Failed after `STOREMON_JOB_ATTEMPTS` starts).",
+    )
     report_retention_days: float = Field(
         30, gt=0, description="`storemon reports prune` deletes reports older than this."
     )

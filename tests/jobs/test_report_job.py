@@ -3,6 +3,7 @@ report rows themselves (every backend)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -12,7 +13,8 @@ from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
 from storemon.data.schema import reports as reports_table
 from storemon.data.snapshot import reader_for
-from storemon.reports.job import recover, run_report
+from storemon.reports.job import failure_reason, recover, run_report
+from storemon.reports.lease import Heartbeat
 
 
 def new_report(engine: Engine, params: ReportParams | None = None) -> ReportRecord:
@@ -91,23 +93,76 @@ def test_recovery_queues_orphans_again_and_fails_those_out_of_attempts(engine: E
     assert current(engine, done.id).error == "finished before"
 
 
-def test_recovery_with_an_age_leaves_younger_reports_to_their_workers(engine: Engine) -> None:
-    young, old = new_report(engine), new_report(engine)
-    claimed(engine, young.id)
-    claimed(engine, old.id)
-    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+def test_recovery_leaves_reports_whose_lease_is_live_to_their_holder(engine: Engine) -> None:
+    live, expired = new_report(engine), new_report(engine)
     with engine.begin() as connection:
-        connection.execute(
-            sa.update(reports_table)
-            .where(reports_table.c.id == old.id)
-            .values(started_at=an_hour_ago)
-        )
+        assert reports.claim(connection, live.id, "other:1:a", timedelta(hours=1))
+        assert reports.claim(connection, expired.id, "other:1:a", timedelta(0))
     submitted: list[str] = []
 
-    recover(engine, 3, submitted.append, running_for=timedelta(minutes=15))
+    recover(engine, 3, submitted.append, "me:2:b", timedelta(minutes=1))
 
-    assert submitted == [old.id]
-    assert current(engine, young.id).status is ReportStatus.running
+    assert submitted == [expired.id]
+    assert current(engine, live.id).status is ReportStatus.running
+    taken = current(engine, expired.id)
+    assert taken.status is ReportStatus.pending
+    assert taken.lease_owner == "me:2:b"
+    assert taken.lease_expires_at is not None
+    assert taken.lease_expires_at > datetime.now(UTC) + timedelta(seconds=50)
+
+
+def test_of_two_sweepers_only_one_takes_an_expired_report(engine: Engine) -> None:
+    record = new_report(engine)
+    first: list[str] = []
+    second: list[str] = []
+
+    recover(engine, 3, first.append, "one:1:a", timedelta(minutes=1))
+    recover(engine, 3, second.append, "two:2:b", timedelta(minutes=1))
+
+    assert (first, second) == ([record.id], [])
+    assert current(engine, record.id).lease_owner == "one:1:a"
+
+
+def test_a_heartbeat_keeps_the_lease_of_a_running_report(engine: Engine) -> None:
+    record = new_report(engine)
+    lease = timedelta(seconds=0.6)
+    with engine.begin() as connection:
+        reports.claim(connection, record.id, "me:1:a", lease)
+
+    with Heartbeat(engine, "me:1:a", lease, lambda: [record.id]):
+        time.sleep(1.5)
+        with engine.connect() as connection:
+            assert reports.expired(connection) == []
+
+    time.sleep(0.7)
+    with engine.connect() as connection:
+        assert [r.id for r in reports.expired(connection)] == [record.id]
+
+
+def test_a_heartbeat_does_not_renew_a_lease_taken_over_by_another_process(
+    engine: Engine,
+) -> None:
+    record = new_report(engine)
+    with engine.begin() as connection:
+        reports.claim(connection, record.id, "dead:1:a", timedelta(0))
+        assert reports.requeue(
+            connection, record.id, "alive:2:b", timedelta(seconds=5), only_expired=True
+        )
+        assert reports.renew(connection, "dead:1:a", timedelta(hours=1), [record.id]) == 0
+
+    assert current(engine, record.id).lease_owner == "alive:2:b"
+
+
+def test_the_reason_stored_for_a_database_failure_holds_no_sql_or_parameters() -> None:
+    error = sa.exc.OperationalError(
+        "SELECT secret FROM polls WHERE store_id = %(id)s", {"id": "s3cr3t"}, OSError("gone")
+    )
+
+    assert failure_reason(error) == "database error (OSError)"
+    assert failure_reason(ValueError("year 10000 is out of range")) == (
+        "ValueError: year 10000 is out of range"
+    )
+    assert len(failure_reason(ValueError("x" * 5000))) < 250
 
 
 def test_prune_deletes_only_reports_finished_before_the_retention(engine: Engine) -> None:

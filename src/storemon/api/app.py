@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,17 +28,13 @@ from storemon.api.routes import stores as store_routes
 from storemon.bootstrap import Services, bootstrap
 from storemon.data.migrate import migrate
 from storemon.jobs import build_runner
+from storemon.messages import one_line
 from storemon.reports.job import recover
 from storemon.reports.runner import ReportRunner
 from storemon.settings import Settings
 from storemon.web import router as web_router
 
 log = logging.getLogger(__name__)
-
-#: How often the Celery deployment looks for reports a worker dropped.
-STALE_CHECK_INTERVAL_S = 60
-#: A report queued or running this long under Celery is taken as dropped.
-STALE_AFTER = timedelta(minutes=15)
 
 DESCRIPTION = """
 Uptime and downtime of stores during their business hours, over the last
@@ -71,15 +68,16 @@ def create_app(
         job_runner = runner or build_runner(built)
         job_runner.start()
         app.state.container = Container(built, job_runner)
-        celery = settings.runner == "celery" and runner is None
-        # In-process: the old pool died with the old process, so everything
-        # unfinished is an orphan. Celery: only what a worker dropped.
-        requeued = recover(
-            engine, settings.job_attempts, job_runner.submit, STALE_AFTER if celery else None
+        lease = timedelta(seconds=settings.lease_seconds)
+        # Reports whose holder went away (this server's previous process,
+        # another server, a worker): only those whose lease expired.
+        sweep = partial(
+            recover, engine, settings.job_attempts, job_runner.submit, job_runner.queue_owner, lease
         )
+        requeued = await asyncio.to_thread(_swept, sweep)
         if requeued:
             log.info("requeued %d unfinished reports", requeued)
-        reaper = asyncio.create_task(_reap_stale(app)) if celery else None
+        sweeper = asyncio.create_task(_sweep_forever(sweep, settings.sweep_interval_seconds))
         # Everything built so far lives as long as the server: keep it out of
         # the collector's sight, or full collections over it pause requests
         # for tens of milliseconds (the /get_report p99 under load).
@@ -88,8 +86,7 @@ def create_app(
         try:
             yield
         finally:
-            if reaper is not None:
-                reaper.cancel()
+            sweeper.cancel()
             job_runner.shutdown()
             app.state.container.heavy_reads.shutdown()
             built.close()
@@ -126,17 +123,20 @@ def create_app(
     return app
 
 
-async def _reap_stale(app: FastAPI) -> None:
-    container: Container = app.state.container
+def _swept(sweep: Callable[[], int]) -> int:
+    try:
+        return sweep()
+    except Exception as error:  # say, the database is away: the next round may succeed
+        log.error("looking for reports to recover failed: %s", one_line(error))
+        return 0
+
+
+async def _sweep_forever(sweep: Callable[[], int], interval_s: float) -> None:
+    """Every server, whatever its runner, recovers reports whose holder went
+    away: a report is never stuck longer than its lease plus one interval
+    once the database is reachable."""
     while True:
-        await asyncio.sleep(STALE_CHECK_INTERVAL_S)
-        try:
-            await asyncio.to_thread(
-                recover,
-                container.engine,
-                container.settings.job_attempts,
-                container.runner.submit,
-                STALE_AFTER,
-            )
-        except Exception:  # keep reaping; the next round may succeed
-            log.exception("looking for dropped reports failed")
+        await asyncio.sleep(interval_s)
+        requeued = await asyncio.to_thread(_swept, sweep)
+        if requeued:
+            log.info("requeued %d reports whose lease expired", requeued)

@@ -1,15 +1,29 @@
-"""Every error is JSON ``{"error": "..."}`` with the right status code."""
+"""Every error is JSON ``{"error": "..."}`` with the right status code.
+
+A database that cannot be reached is a 503 with ``Retry-After`` (the pool
+checks each connection before use, so the first request after the database
+returns succeeds); any other unexpected error is a JSON 500 whose details go
+to the server log only.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storemon.messages import plain_words
+from storemon.data.retry import transient
+from storemon.messages import one_line, plain_words
+
+log = logging.getLogger(__name__)
+
+#: Seconds a client is asked to wait while the database is away.
+DATABASE_RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -59,3 +73,21 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(error_body(_validation_message(error)), status_code=422)
+
+    @app.exception_handler(exc.SQLAlchemyError)
+    async def _database(request: Request, error: exc.SQLAlchemyError) -> JSONResponse:
+        if transient(error):
+            path = request.url.path
+            log.warning("%s %s: database unavailable: %s", request.method, path, one_line(error))
+            return JSONResponse(
+                error_body("the database is unavailable; try again shortly"),
+                status_code=503,
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+            )
+        log.error("%s %s: database error", request.method, request.url.path, exc_info=error)
+        return JSONResponse(error_body("internal error"), status_code=500)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.error("%s %s: unexpected error", request.method, request.url.path, exc_info=error)
+        return JSONResponse(error_body("internal error"), status_code=500)

@@ -466,6 +466,8 @@ def worker(
     db: DbOption = None,
 ) -> None:
     """Run a Celery worker for report jobs (for STOREMON_RUNNER=celery)."""
+    from datetime import timedelta
+
     from storemon.data.database import shown
     from storemon.jobs.celery_runner import celery_app
 
@@ -473,7 +475,8 @@ def worker(
     settings = services.settings
     broker = settings.celery_broker_url
     _echo(f"storemon worker: broker {shown(broker)}, database {shown(services.url)}")
-    celery_app(broker, settings.celery_key_prefix, services).worker_main(
+    lease = timedelta(seconds=settings.lease_seconds)
+    celery_app(broker, settings.celery_key_prefix, services, lease).worker_main(
         [
             "worker",
             f"--concurrency={concurrency}",

@@ -22,6 +22,9 @@ _DRIVERS = {
 }
 _BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
 
+#: How long opening a connection to a database server may take.
+CONNECT_TIMEOUT_S = 5
+
 #: How long a SQLite writer waits for another writer's lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -92,6 +95,14 @@ def make_engine(url: URL | str, **kwargs: Any) -> Engine:
     or an unreachable server fails here with a :class:`DatabaseError`."""
     url = parse_url(url)
     backend = backend_of(url)
+    if backend != "sqlite":
+        # Test each pooled connection before handing it out: after a database
+        # restart or a network cut, stale connections are replaced instead of
+        # failing the next request. And fail fast while it is unreachable.
+        kwargs.setdefault("pool_pre_ping", True)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        kwargs["connect_args"] = connect_args
     try:
         engine = sa.create_engine(url, **kwargs)
     except (exc.ArgumentError, ImportError, ValueError) as error:

@@ -102,7 +102,11 @@ class StoreKeys:
     @refusals_translated
     def attach(self, conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with a ``store_key`` column for its ``store_id`` column
-        (and ``known_timezone``), inserting stores not seen before."""
+        (and ``known_timezone``), inserting stores not seen before.
+
+        Every ingest writes through here first, so this is where a writing
+        transaction takes the dataset lock (see :func:`lock_for_writing`)."""
+        lock_for_writing(conn)
         new_ids = (
             frame.select(pl.col("store_id").unique())
             .join(self.known, on="store_id", how="anti")
@@ -114,6 +118,20 @@ class StoreKeys:
         return frame.join(
             self.known.rename({"timezone": "known_timezone"}), on="store_id", how="left"
         )
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """Hold the ``dataset_state`` row (which every data change updates in the
+    end anyway) from the first write of the transaction to its commit.
+    Writers then change stores, polls and hours one transaction at a time,
+    in the same order, and cannot deadlock (concurrent uploads with shared
+    new store ids deadlocked on MySQL's unique-index gap locks). SQLite's
+    writers are one at a time already."""
+    conn.execute(
+        sa.select(dataset_state.c.id)
+        .where(dataset_state.c.id == DATASET_STATE_ID)
+        .with_for_update()
+    )
 
 
 def _store_frame(rows: Sequence[Any]) -> pl.DataFrame:
@@ -145,6 +163,10 @@ def _insert_stores(conn: Connection, store_ids: list[str]) -> pl.DataFrame:
         insert = mysql.insert(stores)
         statement = insert.on_duplicate_key_update(store_id=insert.inserted.store_id)
     conn.execute(statement, [{"store_id": store_id} for store_id in store_ids])
+    if kind == "mysql":
+        # A locking read sees rows another ingest committed after this
+        # transaction's snapshot (REPEATABLE READ would hide them).
+        query = query.with_for_update(read=True)
     rows: list[Any] = []
     for batch in in_batches(store_ids):
         rows.extend(conn.execute(query.where(stores.c.store_id.in_(batch))).all())

@@ -3,6 +3,12 @@
 Every state change is one conditional UPDATE, so two workers (or a restarted
 server and a worker) can never both run or both finish the same report.
 Callers own the transaction: these functions never commit.
+
+An unfinished report carries a lease: the process holding it (the server
+whose pool queued it, or the process running it) and until when. The holder
+renews it while alive; a report whose lease expired is taken over by any
+server's sweeper. Lease times are the clocks of the processes: keep the
+hosts' clocks in step (NTP), well within the lease.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from storemon.data.database import SQLITE_BEGIN
-from storemon.data.schema import DATASET_STATE_ID, dataset_state, report_frames, reports
+from storemon.data.schema import (
+    DATASET_STATE_ID,
+    REPORT_QUEUE_LOCK,
+    dataset_state,
+    locks,
+    report_frames,
+    reports,
+)
 from storemon.data.types import as_utc, in_batches
 
 
@@ -98,6 +111,8 @@ class ReportRecord:
     attempts: int
     #: Size of the stored frame.
     frame_bytes: int | None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -118,12 +133,25 @@ def read_then_write(engine: Engine) -> Iterator[Connection]:
     """A transaction that reads, then writes on what it read. On SQLite it
     takes the write lock at BEGIN: a deferred transaction that has read
     cannot upgrade once another writer committed (it fails at once, without
-    waiting). Elsewhere it is a plain transaction."""
-    with (
-        engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as connection,
-        connection.begin(),
-    ):
+    waiting). Elsewhere it is READ COMMITTED, so that after taking a lock
+    row it reads what the previous holder committed (MySQL's default
+    REPEATABLE READ could read an older snapshot)."""
+    options: dict[str, str] = {SQLITE_BEGIN: "IMMEDIATE"}
+    if engine.dialect.name != "sqlite":
+        options["isolation_level"] = "READ COMMITTED"
+    with engine.connect().execution_options(**options) as connection, connection.begin():
         yield connection
+
+
+def lock_report_queue(connection: Connection) -> None:
+    """Wait for, and hold until the transaction ends, the lock of the report
+    queue: triggers run one at a time, so the check for an equal report and
+    the count against the queue limit stay true until the insert commits.
+    (SQLite needs no row lock: :func:`read_then_write` holds the database's
+    write lock.)"""
+    connection.execute(
+        sa.select(locks.c.name).where(locks.c.name == REPORT_QUEUE_LOCK).with_for_update()
+    )
 
 
 def _utcnow() -> datetime:
@@ -146,6 +174,8 @@ _COLUMNS = (
     reports.c.data_version,
     reports.c.attempts,
     reports.c.frame_bytes,
+    reports.c.lease_owner,
+    reports.c.lease_expires_at,
 )
 
 
@@ -169,16 +199,26 @@ def _record(row: sa.Row) -> ReportRecord:  # type: ignore[type-arg]
         data_version=row.data_version,
         attempts=row.attempts,
         frame_bytes=row.frame_bytes,
+        lease_owner=row.lease_owner,
+        lease_expires_at=None if row.lease_expires_at is None else as_utc(row.lease_expires_at),
     )
 
 
-def create(connection: Connection, params: ReportParams, data_version: int) -> ReportRecord:
-    """A new Pending report, asked for while the data is at ``data_version``."""
+def create(
+    connection: Connection,
+    params: ReportParams,
+    data_version: int,
+    owner: str | None = None,
+    lease: timedelta = timedelta(0),
+) -> ReportRecord:
+    """A new Pending report, asked for while the data is at ``data_version``,
+    held by ``owner`` for ``lease`` (no owner: any sweeper may take it)."""
+    now = _utcnow()
     record = ReportRecord(
         id=new_report_id(),
         status=ReportStatus.pending,
         params=params,
-        created_at=_utcnow(),
+        created_at=now,
         started_at=None,
         finished_at=None,
         error=None,
@@ -187,6 +227,8 @@ def create(connection: Connection, params: ReportParams, data_version: int) -> R
         data_version=data_version,
         attempts=0,
         frame_bytes=None,
+        lease_owner=owner,
+        lease_expires_at=now + lease,
     )
     connection.execute(
         reports.insert().values(
@@ -200,6 +242,8 @@ def create(connection: Connection, params: ReportParams, data_version: int) -> R
             created_at=record.created_at,
             data_version=data_version,
             attempts=0,
+            lease_owner=owner,
+            lease_expires_at=record.lease_expires_at,
         )
     )
     return record
@@ -269,6 +313,38 @@ def unfinished(connection: Connection) -> list[ReportRecord]:
     return [_record(row) for row in connection.execute(query)]
 
 
+def _lease_expired(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(reports.c.lease_expires_at.is_(None), reports.c.lease_expires_at < now)
+
+
+def expired(connection: Connection, now: datetime | None = None) -> list[ReportRecord]:
+    """Unfinished reports whose lease has expired: their holder went away."""
+    query = (
+        sa.select(*_COLUMNS)
+        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
+        .where(_lease_expired(now or _utcnow()))
+        .order_by(reports.c.created_at, reports.c.id)
+    )
+    return [_record(row) for row in connection.execute(query)]
+
+
+def renew(connection: Connection, owner: str, lease: timedelta, report_ids: Sequence[str]) -> int:
+    """Extend ``owner``'s leases on ``report_ids`` to ``lease`` from now;
+    returns how many. A lease taken over meanwhile is no longer ``owner``'s
+    and stays as it is."""
+    renewed = 0
+    for batch in in_batches(report_ids):
+        query = (
+            reports.update()
+            .where(reports.c.id.in_(batch))
+            .where(reports.c.lease_owner == owner)
+            .where(reports.c.status.in_([s.value for s in UNFINISHED]))
+            .values(lease_expires_at=_utcnow() + lease)
+        )
+        renewed += int(connection.execute(query).rowcount)
+    return renewed
+
+
 def _move(
     connection: Connection,
     report_id: str,
@@ -286,21 +362,53 @@ def _move(
     return result.rowcount == 1
 
 
-def claim(connection: Connection, report_id: str) -> bool:
-    """Pending -> Running, counting the attempt; False if someone else has it."""
+def claim(
+    connection: Connection,
+    report_id: str,
+    owner: str | None = None,
+    lease: timedelta = timedelta(0),
+) -> bool:
+    """Pending -> Running, counting the attempt, held by ``owner`` for
+    ``lease``; False if someone else has it."""
+    now = _utcnow()
     return _move(
         connection,
         report_id,
         (ReportStatus.pending,),
         status=ReportStatus.running.value,
-        started_at=_utcnow(),
+        started_at=now,
         attempts=reports.c.attempts + 1,
+        lease_owner=owner,
+        lease_expires_at=now + lease,
     )
 
 
-def requeue(connection: Connection, report_id: str) -> None:
-    """Back to Pending (after the process running it went away)."""
-    _move(connection, report_id, UNFINISHED, status=ReportStatus.pending.value, started_at=None)
+def requeue(
+    connection: Connection,
+    report_id: str,
+    owner: str | None = None,
+    lease: timedelta = timedelta(0),
+    *,
+    only_expired: bool = False,
+) -> bool:
+    """Back to Pending, held by ``owner`` (the process that queues it again)
+    for ``lease``. ``only_expired``: only if its lease has expired, so of two
+    sweepers exactly one takes it over."""
+    now = _utcnow()
+    query = (
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
+        .values(
+            status=ReportStatus.pending.value,
+            started_at=None,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+        )
+    )
+    if only_expired:
+        query = query.where(_lease_expired(now))
+    return connection.execute(query).rowcount == 1
 
 
 def complete(
@@ -319,6 +427,8 @@ def complete(
         (ReportStatus.running,),
         status=ReportStatus.complete.value,
         finished_at=_utcnow(),
+        lease_owner=None,
+        lease_expires_at=None,
         row_count=row_count,
         now_us=now_us,
         data_version=data_version,
@@ -329,16 +439,26 @@ def complete(
     return moved
 
 
-def fail(connection: Connection, report_id: str, error: str) -> bool:
-    """Pending or Running -> Failed with a reason."""
-    return _move(
-        connection,
-        report_id,
-        UNFINISHED,
-        status=ReportStatus.failed.value,
-        finished_at=_utcnow(),
-        error=error[:2000],
+def fail(
+    connection: Connection, report_id: str, error: str, *, only_expired: bool = False
+) -> bool:
+    """Pending or Running -> Failed with a reason (``only_expired``: only if
+    its lease has expired)."""
+    query = (
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status.in_([s.value for s in UNFINISHED]))
+        .values(
+            status=ReportStatus.failed.value,
+            finished_at=_utcnow(),
+            error=error[:2000],
+            lease_owner=None,
+            lease_expires_at=None,
+        )
     )
+    if only_expired:
+        query = query.where(_lease_expired(_utcnow()))
+    return connection.execute(query).rowcount == 1
 
 
 def read_frame(connection: Connection, report_id: str) -> bytes | None:

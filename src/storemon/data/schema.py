@@ -163,6 +163,11 @@ reports = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     # Size of the stored frame (storemon.reports.frame), not of any download.
     sa.Column("frame_bytes", sa.BigInteger, nullable=True),
+    # The lease of an unfinished report: the process that holds it (queued in
+    # its pool, or running) and until when; the holder renews it while alive.
+    # Once it expires, any server's sweeper takes the report over.
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", Moment, nullable=True),
     sa.Index("ix_reports_params_key", "params_key"),
     sa.Index("ix_reports_status", "status"),
     sa.Index("ix_reports_created_at", "created_at"),
@@ -186,3 +191,15 @@ report_frames = sa.Table(
     sa.Column("frame", ReportBytes, nullable=False),
     **UTF8,
 )
+
+# Named lock rows: a transaction that must run alone among its kind locks its
+# row first (SELECT ... FOR UPDATE). "report_queue": triggering a report, so
+# that equal concurrent triggers make one report and the queue limit is exact.
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    **UTF8,
+)
+
+REPORT_QUEUE_LOCK = "report_queue"

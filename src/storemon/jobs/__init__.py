@@ -15,9 +15,12 @@ def build_runner(services: Services) -> ReportRunner:
     """The report runner ``settings.runner`` names, for the server."""
     settings = services.settings
     if settings.runner == "celery":
+        from datetime import timedelta
+
         from storemon.jobs.celery_runner import CeleryRunner
 
-        return CeleryRunner(settings.celery_broker_url, settings.celery_key_prefix)
+        lease = timedelta(seconds=settings.lease_seconds)
+        return CeleryRunner(settings.celery_broker_url, settings.celery_key_prefix, lease)
     from storemon.jobs.inprocess import InProcessRunner
 
     return InProcessRunner(

@@ -2,13 +2,18 @@
 default), run by ``storemon worker`` processes on any machine that reaches
 the same database and broker.
 
-A worker that dies mid-report leaves it Running; the job's claim (Pending ->
-Running) keeps a redelivered task from running it twice, and the server's
-periodic ``recover`` queues it again once it has been Running too long.
+Tasks are acknowledged late (after the job) and rejected back to the queue
+when the worker process running them is lost, so a killed worker's task is
+delivered again. A report waiting in the broker has no process renewing its
+lease: each server's sweeper sends its task again whenever the lease
+expires, and a report whose worker died (its heartbeat stopped) is queued
+again once the lease expires. Extra deliveries are harmless: the job's claim
+(Pending -> Running) runs each report once.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from celery import Celery
@@ -21,7 +26,12 @@ if TYPE_CHECKING:
 TASK_NAME = "storemon.run_report"
 
 
-def celery_app(broker_url: str, key_prefix: str = "", services: Services | None = None) -> Celery:
+def celery_app(
+    broker_url: str,
+    key_prefix: str = "",
+    services: Services | None = None,
+    lease: timedelta = timedelta(seconds=30),
+) -> Celery:
     """The Celery app for the server (which sends) and ``storemon worker``
     (which runs, with ``services``: the task carries only the report id, so
     no database credentials travel through the broker). ``key_prefix`` puts
@@ -39,8 +49,14 @@ def celery_app(broker_url: str, key_prefix: str = "", services: Services | None 
         # The report row is the record; no events or result backend needed.
         worker_send_task_events=False,
     )
+    # Redis hands a task that was delivered but not acknowledged (its worker
+    # died with it) to another worker after the visibility timeout. The
+    # lease recovers such a report sooner; twice the lease keeps the broker
+    # from redelivering tasks of healthy long reports every lease.
+    options: dict[str, object] = {"visibility_timeout": max(60, int(lease.total_seconds() * 2))}
     if key_prefix:
-        app.conf.broker_transport_options = {"global_keyprefix": key_prefix}
+        options["global_keyprefix"] = key_prefix
+    app.conf.broker_transport_options = options
 
     @app.task(name=TASK_NAME)
     def run_report(report_id: str) -> str:
@@ -50,14 +66,19 @@ def celery_app(broker_url: str, key_prefix: str = "", services: Services | None 
             raise RuntimeError("this Celery app only sends tasks: start it with services")
         # The engine opens in each worker process at its first report (after
         # the fork), so no connection is shared between processes.
-        return run_report(services.engine, services.reader, report_id)
+        lease_s = services.settings.lease_seconds
+        return run_report(
+            services.engine, services.reader, report_id, timedelta(seconds=lease_s)
+        )
 
     return app
 
 
 class CeleryRunner(ReportRunner):
-    def __init__(self, broker_url: str, key_prefix: str = "") -> None:
-        self._app = celery_app(broker_url, key_prefix)
+    def __init__(
+        self, broker_url: str, key_prefix: str = "", lease: timedelta = timedelta(seconds=30)
+    ) -> None:
+        self._app = celery_app(broker_url, key_prefix, lease=lease)
 
     def start(self) -> None:
         pass  # the broker connection opens with the first submit

@@ -1,9 +1,15 @@
 """One report job, start to finish, wherever it runs.
 
-The job owns its transactions: claim (Pending -> Running) commits before the
-work starts, the result (Complete with its frame, or Failed with the reason)
-commits in one transaction at the end. A process that dies in between leaves
-the report Running; ``recover`` at the next start puts it back in the queue.
+The job owns its transactions: claim (Pending -> Running, with a lease)
+commits before the work starts, the result (Complete with its frame, or Failed
+with the reason) commits in one transaction at the end, and a heartbeat
+thread renews the lease in between. A process that dies in between stops
+renewing; once the lease expires, ``recover`` (run by every server at start
+and periodically) puts the report back in the queue.
+
+The job's database work is tried again, with bounded backoff, after a
+dropped connection or an aborted transaction. If the database stays away
+longer, the report keeps its lease until it expires and is then recovered.
 """
 
 from __future__ import annotations
@@ -12,10 +18,14 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import exc
 
 from storemon.data import reports
-from storemon.messages import one_line
+from storemon.data.retry import retrying
+from storemon.messages import first_line
+from storemon.reports.lease import Heartbeat, process_owner
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -24,39 +34,92 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-def run_report(engine: Engine, reader: SnapshotReader, report_id: str) -> str:
+#: How long a lease lasts unless renewed (``STOREMON_LEASE_SECONDS``).
+DEFAULT_LEASE = timedelta(seconds=30)
+
+#: The job's database work is tried this often before the job gives up
+#: (waits of 0.25, 0.5, 1, 2, 4, 5, 5 s: about 18 s in all).
+DB_ATTEMPTS = 8
+
+_DRIVER_MODULES = ("psycopg", "pymysql", "sqlite3", "adbc", "sqlalchemy")
+
+
+def failure_reason(error: BaseException) -> str:
+    """The short reason stored on a failed report, which anyone may read:
+    a database error is named by its type only (its text can hold SQL and
+    parameters; the server log has it all)."""
+    if isinstance(error, exc.DBAPIError):
+        return f"database error ({type(error.orig).__name__})"
+    if type(error).__module__.split(".")[0] in _DRIVER_MODULES:
+        return f"database error ({type(error).__name__})"
+    text = first_line(error)
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(error).__name__}: {text}"
+
+
+def _db(work: Callable[[], T], what: str) -> T:
+    return retrying(work, attempts=DB_ATTEMPTS, first_wait_s=0.25, what=what)
+
+
+def run_report(
+    engine: Engine, reader: SnapshotReader, report_id: str, lease: timedelta = DEFAULT_LEASE
+) -> str:
     """Compute report ``report_id`` (reading through ``reader``) and store
     its frame (writing through ``engine``); returns the final status.
 
     Never raises for a failure of the report itself: that is recorded on the
-    report. A report someone else already claimed is left alone.
+    report. A report someone else already claimed is left alone. Raises when
+    the database stays away beyond the retries (the lease then expires and
+    the report is recovered).
     """
     from storemon.reports.frame import encode_frame
     from storemon.reports.frames import report_frame_of
     from storemon.reports.service import build_report, request_of
 
-    with engine.begin() as connection:
-        claimed = reports.claim(connection, report_id)
-        record = reports.get(connection, report_id)
+    owner = process_owner()
+
+    def claim() -> tuple[bool, reports.ReportRecord | None]:
+        with engine.begin() as connection:
+            claimed = reports.claim(connection, report_id, owner, lease)
+            return claimed, reports.get(connection, report_id)
+
+    claimed, record = _db(claim, f"claiming report {report_id}")
     if record is None:
         return "Missing"
     if not claimed:
         return record.status.value
     started = time.perf_counter()
-    try:
-        request = request_of(record.params)
-        built = build_report(reader, request)
-        frame = encode_frame(report_frame_of(built.report, request))
-    except Exception as error:  # recorded on the report, not lost
-        log.exception("report %s failed", report_id)
-        with engine.begin() as connection:
-            reports.fail(connection, report_id, one_line(error))
-        return reports.ReportStatus.failed.value
-    with engine.begin() as connection:
-        stored = reports.complete(
-            connection, report_id, frame, len(built.report), built.now_us, built.state.version
-        )
+    with Heartbeat(engine, owner, lease, lambda: [report_id]):
+        try:
+            request = request_of(record.params)
+            built = _db(lambda: build_report(reader, request), f"reading for report {report_id}")
+            frame = encode_frame(report_frame_of(built.report, request))
+        except Exception as error:  # recorded on the report, not lost
+            log.exception("report %s failed", report_id)
+            reason = failure_reason(error)
+
+            def fail() -> None:
+                with engine.begin() as connection:
+                    reports.fail(connection, report_id, reason)
+
+            _db(fail, f"failing report {report_id}")
+            return reports.ReportStatus.failed.value
+
+        def complete() -> bool:
+            with engine.begin() as connection:
+                return reports.complete(
+                    connection,
+                    report_id,
+                    frame,
+                    len(built.report),
+                    built.now_us,
+                    built.state.version,
+                )
+
+        stored = _db(complete, f"storing report {report_id}")
     log.info(
         "report %s: %d stores in %.2f s",
         report_id,
@@ -70,37 +133,31 @@ def recover(
     engine: Engine,
     max_attempts: int,
     submit: Callable[[str], None],
-    running_for: timedelta | None = None,
+    owner: str | None = None,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> int:
-    """Reports left Pending or Running by a process that went away go back to
-    the queue, or are marked Failed once they used up their attempts.
-
-    ``running_for=None`` treats every unfinished report as orphaned (the
-    in-process runner at start-up: its pool died with the old process);
-    otherwise only reports queued or Running for longer than that are (a
-    Celery worker may still be at work on a younger one; a broker that
-    restarted may have lost an older one). Returns how many were queued.
-    """
+    """Reports whose lease expired (their holder went away) go back to the
+    queue, held by ``owner`` (the process that queues them: an in-process
+    server; None under Celery, where the broker holds them), or are marked
+    Failed once they used up their attempts. A report another process still
+    holds is left alone, and of several servers sweeping at once exactly one
+    takes each report. Returns how many were queued."""
     now = datetime.now(UTC)
     with reports.read_then_write(engine) as connection:
-        leftover = reports.unfinished(connection)
         queued = []
-        for record in leftover:
-            since = record.started_at or record.created_at
-            if running_for is not None and now - since < running_for:
-                continue
+        for record in reports.expired(connection, now):
             if record.attempts >= max_attempts:
                 reports.fail(
                     connection,
                     record.id,
                     f"gave up after {record.attempts} attempts: the process running it stopped",
+                    only_expired=True,
                 )
-            else:
-                reports.requeue(connection, record.id)
+            elif reports.requeue(connection, record.id, owner, lease, only_expired=True):
                 queued.append(record.id)
     for report_id in queued:  # queue only after the commit
         try:
             submit(report_id)
-        except Exception as error:  # a broker that is down: the report stays Pending
-            log.error("report %s: could not queue it again: %s", report_id, one_line(error))
+        except Exception as error:  # a broker that is down: the lease expires, next sweep
+            log.error("report %s: could not queue it again: %s", report_id, failure_reason(error))
     return len(queued)

@@ -7,7 +7,14 @@ from abc import ABC, abstractmethod
 
 class ReportRunner(ABC):
     """Runs report jobs somewhere. ``submit`` is called only after the
-    report's row is committed, so a worker never looks for a missing report."""
+    report's row is committed, so a worker never looks for a missing report.
+
+    ``queue_owner`` is the lease owner of the reports it has queued: a
+    process that renews their leases while they wait, or None when they wait
+    somewhere no process renews for (a broker): they are sent again each
+    time their lease expires, and the job's claim runs each report once."""
+
+    queue_owner: str | None = None
 
     @abstractmethod
     def start(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -40,8 +41,13 @@ REPORT_ID_LENGTH = 32
 
 def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
     try:
+        settings = container.settings
         triggered = trigger_report(
-            container.engine, container.runner, params, container.settings.queue_limit
+            container.engine,
+            container.runner,
+            params,
+            settings.queue_limit,
+            timedelta(seconds=settings.lease_seconds),
         )
     except QueueFullError as error:
         raise ApiError(503, str(error), {"Retry-After": str(RETRY_AFTER_S)}) from None
