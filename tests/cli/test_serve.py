@@ -140,10 +140,12 @@ def test_serve_prints_its_url_and_command_line_flags_beat_the_environment(
 def test_a_server_killed_mid_report_finishes_it_after_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "storemon.db"
     url = f"sqlite:///{db}"
+    # The killed server's leases expire after STOREMON_LEASE_SECONDS.
+    quick = {"STOREMON_LEASE_SECONDS": "3", "STOREMON_SWEEP_INTERVAL_SECONDS": "0.5"}
     # Kill the server and its workers while a worker computes. A report can
     # finish between two looks at it; then try again with new parameters.
     for minute in range(3):
-        with running(tmp_path, "demo", "--db", url) as first:
+        with running(tmp_path, "demo", "--db", url, env=quick) as first:
             if minute == 0:
                 loading = first.log.read_text()
                 assert "loading the sample data set" in loading
@@ -160,7 +162,7 @@ def test_a_server_killed_mid_report_finishes_it_after_a_restart(tmp_path: Path) 
     started = first.log.read_text()
     assert f"serving {first.base}/" in started
 
-    with running(tmp_path, "demo", "--db", url) as second:
+    with running(tmp_path, "demo", "--db", url, env=quick) as second:
         headers, csv = poll_until_done(second, report_id)
         info = json.loads(second.get(f"/reports/{report_id}")[2])
 

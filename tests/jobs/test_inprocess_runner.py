@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,3 +132,48 @@ def _status(engine: Engine, report_id: str) -> ReportStatus:
         record = reports.get(connection, report_id)
     assert record is not None
     return record.status
+
+
+_SERVER = """
+import sys, time
+from storemon.data.database import make_engine
+from storemon.jobs.inprocess import InProcessRunner
+from storemon.settings import Settings
+
+url = sys.argv[1]
+runner = InProcessRunner(Settings(database_url=url), make_engine(url), workers=1)
+runner.start()
+pool = runner._pool
+while not pool._processes:
+    time.sleep(0.05)
+print(" ".join(str(pid) for pid in pool._processes), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_pool_workers_exit_when_their_server_is_killed(database_url: str) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", _SERVER, database_url], stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            workers = [int(pid) for pid in server.stdout.readline().split()]
+            assert len(workers) == 1 and all(_alive(pid) for pid in workers)
+        finally:
+            server.kill()
+
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its server"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too: it only waits for its parent to read its status.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
