@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from jobs.test_celery_runner import key_prefix  # noqa: F401 (a fixture: a Redis key prefix)
+
 from .proxy import TcpProxy, proxy_for
 
 #: ``@SERVERS`` on a test: run it on PostgreSQL and MySQL/MariaDB only.

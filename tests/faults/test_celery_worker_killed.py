@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli.test_serve import STOREMON, poll_until_done, running
-from jobs.test_celery_runner import REDIS_URL, key_prefix  # noqa: F401 (a fixture)
+from jobs.test_celery_runner import REDIS_URL
 
 from .test_many_servers import QUICK, _row
 
@@ -42,7 +42,7 @@ def celery_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[b
 def test_a_celery_worker_killed_mid_report_leaves_it_to_another_worker(
     database_url: str,
     key_prefix: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     env = {
         **QUICK,
