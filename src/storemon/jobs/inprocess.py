@@ -174,7 +174,7 @@ class InProcessRunner(ReportRunner):
             if self._held[report_id] <= 0:
                 del self._held[report_id]
         if future.cancelled():
-            return  # shut down before it started: still Pending, recovered at the next start
+            return  # shut down before it started: Pending until its lease expires
         error = future.exception()
         if error is None:
             self._breaks.pop(report_id, None)
@@ -215,13 +215,13 @@ class InProcessRunner(ReportRunner):
         log.warning("report %s: worker pool broke, queued again", report_id)
         with self._lock:
             if self._closed:
-                return  # still Pending: recovered at the next start
+                return  # still Pending: taken over once its lease expires
         self.submit(report_id)
 
     def shutdown(self) -> None:
         """Finish the reports the workers have taken (each worker holds at
         most one more than it runs); the rest stay Pending in the database
-        and are picked up at the next start."""
+        and are taken over by a server once their lease expires."""
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
