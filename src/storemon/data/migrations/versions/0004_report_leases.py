@@ -24,9 +24,10 @@ UTF8: dict[str, Any] = {"mysql_charset": "utf8mb4"}
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("reports") as batch:
-        batch.add_column(sa.Column("lease_owner", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("lease_expires_at", Moment, nullable=True))
+    # Plain ALTER TABLE, also on SQLite (3.35+ drops columns too): a batch
+    # copy of ``reports`` would trip the foreign key of ``report_frames``.
+    op.add_column("reports", sa.Column("lease_owner", sa.String(64), nullable=True))
+    op.add_column("reports", sa.Column("lease_expires_at", Moment, nullable=True))
     locks = op.create_table(
         "locks",
         sa.Column("name", sa.String(32), primary_key=True),
@@ -37,6 +38,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("locks")
-    with op.batch_alter_table("reports") as batch:
-        batch.drop_column("lease_expires_at")
-        batch.drop_column("lease_owner")
+    op.drop_column("reports", "lease_expires_at")
+    op.drop_column("reports", "lease_owner")
