@@ -2,7 +2,7 @@
 row that makes triggering a report exact under concurrency.
 
 Revision ID: report_leases
-Revises: report_frames
+Revises: report_options
 Create Date: 2026-12-01
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from storemon.data.types import Moment
 
 revision: str = "report_leases"
-down_revision: str | None = "report_frames"
+down_revision: str | None = "report_options"
 branch_labels: str | None = None
 depends_on: str | None = None
 
