@@ -162,3 +162,26 @@ def test_downgrading_the_report_frames_writes_the_same_csv_back(blank_database_u
         assert bytes(csv) == golden and size == len(golden)
     finally:
         engine.dispose()
+
+
+def test_the_poll_history_migration_fills_each_stores_first_poll(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            upgrade(conn, "report_options", downgrade=True)
+            conn.exec_driver_sql(
+                "INSERT INTO stores (store_key, store_id) VALUES (1, 'a'), (2, 'b')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO polls (store_key, ts_us, active) VALUES (1, 50, true), (1, 20, false)"
+            )
+            conn.commit()
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT store_id, first_poll_us FROM stores ORDER BY store_id"
+            ).all()
+    finally:
+        engine.dispose()
+
+    assert [tuple(row) for row in rows] == [("a", 20), ("b", None)]

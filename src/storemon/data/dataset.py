@@ -189,13 +189,31 @@ def _tuples(frame: pl.DataFrame, columns: Sequence[str]) -> Iterable[tuple[Any, 
     return zip(*(frame.get_column(name).to_list() for name in columns), strict=True)
 
 
+def refresh_store_bounds(conn: Connection, store_keys: Sequence[int]) -> None:
+    """Set ``stores.first_poll_us`` of these stores to their oldest stored
+    poll (NULL when none is left). Every write or delete of polls calls it
+    for the stores it touched; each store costs one primary-key seek, and a
+    row whose value is already right is not written."""
+    oldest = (
+        sa.select(sa.func.min(poll_table.c.ts_us))
+        .where(poll_table.c.store_key == stores.c.store_key)
+        .scalar_subquery()
+    )
+    for batch in in_batches(list(store_keys)):
+        conn.execute(
+            sa.update(stores)
+            .where(stores.c.store_key.in_(batch), stores.c.first_poll_us.is_distinct_from(oldest))
+            .values(first_poll_us=oldest)
+        )
+
+
 @refusals_translated
 def write_polls(conn: Connection, polls: pl.DataFrame) -> int:
     """Upsert polls (``store_key``, ``ts_us``, ``active``; at most one row per
-    key, see :func:`last_poll_per_key`) and raise ``newest_poll_us`` to the
-    newest of them. Returns the number of rows inserted or changed: an
-    identical row is left alone, so reloading a file writes nothing and
-    counts 0."""
+    key, see :func:`last_poll_per_key`), raise ``newest_poll_us`` to the
+    newest of them and keep each store's first poll. Returns the number of
+    rows inserted or changed: an identical row is left alone, so reloading a
+    file writes nothing and counts 0."""
     if polls.is_empty():
         return 0
     # Locking the state row serializes poll writers: the newest poll read
@@ -220,6 +238,7 @@ def write_polls(conn: Connection, polls: pl.DataFrame) -> int:
             .where(dataset_state.c.id == DATASET_STATE_ID)
             .values(newest_poll_us=written_newest)
         )
+    refresh_store_bounds(conn, polls.get_column("store_key").unique().to_list())
     return changed
 
 

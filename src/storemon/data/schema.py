@@ -36,6 +36,11 @@ stores = sa.Table(
     sa.Column("store_key", BigKey, primary_key=True, autoincrement=True),
     sa.Column("store_id", StoreId(255), nullable=False, unique=True),
     sa.Column("timezone", sa.String(64), nullable=True),
+    # The store's oldest stored poll (NULL: none), kept by every write and
+    # delete of polls (storemon.data.dataset.refresh_store_bounds): the report
+    # learns which stores have a poll at or before its `now` without reading
+    # their history.
+    sa.Column("first_poll_us", sa.BigInteger, nullable=True),
     **UTF8,
 )
 
@@ -127,12 +132,15 @@ rejects = sa.Table(
 # One row (id = 1). `version` grows in every transaction that changes stores,
 # polls, business hours, special hours or group memberships; `newest_poll_us`
 # is max(polls.ts_us), kept by the ingest so the report never scans for it.
+# `retained_from_us` is the retention horizon: polls before it have been
+# pruned, except each store's last one before it (NULL: never pruned).
 dataset_state = sa.Table(
     "dataset_state",
     metadata,
     sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("newest_poll_us", sa.BigInteger, nullable=True),
+    sa.Column("retained_from_us", sa.BigInteger, nullable=True),
     **UTF8,
 )
 

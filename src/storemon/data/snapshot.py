@@ -24,15 +24,17 @@ connections use, with each store's polls packed into one text value that
 Arrow parses.
 
 What is read is decided in one place, :meth:`SnapshotReader.read_snapshot`:
-the SQL conditions it passes to the backend's ``polls`` and ``hours``. A read
-narrowed to a time range would change that method and those conditions only.
+the SQL it passes to the backend's ``polls`` and ``hours``. A report reads
+the polls of a :class:`Span` only, plus each store's last poll before it,
+found by the (store_key, ts_us) primary key: its cost follows the span, not
+the history stored.
 """
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -84,10 +86,33 @@ MEMBERSHIPS_QUERY = "select store_key, group_name from store_groups"
 @dataclass(frozen=True)
 class DatasetState:
     """``version`` grows with every committed change of the data;
-    ``newest_poll_us`` is the newest poll timestamp (None: no polls)."""
+    ``newest_poll_us`` is the newest poll timestamp (None: no polls);
+    ``retained_from_us`` the retention horizon (None: nothing pruned)."""
 
     version: int
     newest_poll_us: int | None
+    retained_from_us: int | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    """The polls a computation over ``[start_us, end_us]`` needs: those in
+    the span, and each store's last poll before it (the status at
+    ``start_us`` is interpolated from it). Polls after ``end_us`` are left
+    out, as every computation ignores polls after its end."""
+
+    start_us: int
+    end_us: int
+
+
+#: A span, or how to choose it once the dataset state is read (a report's
+#: default ``now`` is the newest poll of the snapshot it reads).
+SpanChoice = Span | Callable[[DatasetState], Span | None] | None
+
+
+class PrunedHistoryError(DatabaseError):
+    """The span starts before the retention horizon: the polls it needs
+    were deleted."""
 
 
 class NoSuchTable(Exception):
@@ -106,9 +131,33 @@ class Transaction(ABC):
         result = self.query(f"select {', '.join(columns)} from {table}{where}")
         return [int_column(result, name) for name in columns]
 
-    def polls(self, where: str) -> list[np.ndarray]:
-        """Store keys, timestamps and active flags of the polls ``where`` selects."""
-        return self.integers("polls", POLL_COLUMNS, where)
+    def polls(self, source: str, where: str) -> list[np.ndarray]:
+        """Store keys, timestamps and active flags of the polls ``where``
+        selects from ``source`` (``polls``, or a subquery of its rows)."""
+        return self.integers(source, POLL_COLUMNS, where)
+
+    def span_source(self, span: Span, stores_where: str) -> str:
+        """A subquery of the polls ``span`` needs, for the stores
+        ``stores_where`` selects (a condition on ``s``, the stores table;
+        empty: all).
+
+        Driven by the stores table, it costs per store two seeks on the
+        (store_key, ts_us) key and a range scan: the last poll before the
+        span (asked only for a store whose first poll lies before it), and
+        from there the polls up to the span's end. A store whose first poll
+        is after the span, or that has none, is skipped without a seek."""
+        start, end = int(span.start_us), int(span.end_us)
+        lower = (
+            f"case when s.first_poll_us < {start} then coalesce(("
+            f"select max(q.ts_us) from polls q where q.store_key = s.store_key "
+            f"and q.ts_us < {start}), {start}) else {start} end"
+        )
+        also = f" and {stores_where}" if stores_where else ""
+        return (
+            "(select p.store_key, p.ts_us, p.active from stores s "
+            f"join polls p on p.store_key = s.store_key and p.ts_us >= {lower} "
+            f"and p.ts_us <= {end} where s.first_poll_us <= {end}{also}) w"
+        )
 
 
 class SnapshotReader(ABC):
@@ -122,16 +171,24 @@ class SnapshotReader(ABC):
         """One read-only transaction; every query in it sees the same state."""
 
     def read_snapshot(
-        self, store_ids: Sequence[str] | None = None, *, groups: bool = False
+        self,
+        store_ids: Sequence[str] | None = None,
+        span: SpanChoice = None,
+        *,
+        groups: bool = False,
     ) -> tuple[Snapshot, DatasetState]:
         """Stores, polls, business hours and special hours as engine arrays
         (and with ``groups`` the group memberships), with the dataset state
         they belong to, all read in one transaction.
 
         ``store_ids`` narrows the read to those stores (unknown ids are
-        ignored). Raises :class:`SchemaNotCurrentError` when the database is
-        not at the schema this code expects, :class:`DatabaseError` when it
-        cannot be read.
+        ignored); ``span`` (a :class:`Span`, or a function of the dataset
+        state giving one) narrows the polls to what a computation over it
+        needs; without one every poll is read. Raises
+        :class:`PrunedHistoryError` for a span that starts before the
+        retention horizon, :class:`SchemaNotCurrentError` when the database
+        is not at the schema this code expects, :class:`DatabaseError` when
+        it cannot be read.
         """
         with self.transaction() as read:
             revision = _revision(read)
@@ -141,7 +198,22 @@ class SnapshotReader(ABC):
                     f"database {shown(self.url)} {found}, this storemon needs schema "
                     f"{HEAD_REVISION!r}: migrate it first"
                 )
-            state = read.query("select version, newest_poll_us from dataset_state where id = 1")
+            state = _state(
+                read.query(
+                    "select version, newest_poll_us, retained_from_us "
+                    "from dataset_state where id = 1"
+                )
+            )
+            chosen = span(state) if callable(span) else span
+            if (
+                chosen is not None
+                and state.retained_from_us is not None
+                and chosen.start_us < state.retained_from_us
+            ):
+                raise PrunedHistoryError(
+                    f"polls before {_utc(state.retained_from_us)} have been deleted "
+                    f"(retention): nothing can be computed from {_utc(chosen.start_us)}"
+                )
             # coalesce: a column that starts with a run of NULLs must still be text.
             stores = read.query(
                 "select store_key, store_id, coalesce(timezone, '') as timezone from stores"
@@ -151,7 +223,7 @@ class SnapshotReader(ABC):
             zones = np.asarray(stores.column("timezone").to_pylist(), dtype=object)
             zones[zones == ""] = None
 
-            where = ""
+            keys_in = ""
             wanted: np.ndarray | None = None
             if store_ids is not None:
                 keep = np.isin(ids, np.asarray(list(store_ids), dtype=object))
@@ -159,8 +231,13 @@ class SnapshotReader(ABC):
                 wanted = keys
                 if len(keys) <= STORE_FILTER_IN_SQL:
                     # Integers read from the database: safe to inline.
-                    where = f" where store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
-            poll_keys, poll_ts, active = read.polls(where)
+                    keys_in = f"store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
+            where = f" where {keys_in}" if keys_in else ""
+            if chosen is None:
+                poll_keys, poll_ts, active = read.polls("polls", where)
+            else:
+                source = read.span_source(chosen, keys_in.replace("store_key", "s.store_key"))
+                poll_keys, poll_ts, active = read.polls(source, "")
             hour_cols = read.integers("business_hours", HOUR_COLUMNS, where)
             special = read.query(SPECIAL_HOURS_QUERY + where)
             special_cols = [int_column(special, name) for name in SPECIAL_COLUMNS]
@@ -181,8 +258,7 @@ class SnapshotReader(ABC):
             special=SpecialHours.build(*special_cols),
             groups=Memberships.empty() if members is None else _memberships(members, keys, ids),
         )
-        version, newest = (state.column(name)[0].as_py() for name in ("version", "newest_poll_us"))
-        return snapshot, DatasetState(int(version), None if newest is None else int(newest))
+        return snapshot, state
 
     def revision(self) -> str | None:
         """The schema revision the database is at; None for a database
@@ -229,6 +305,22 @@ def _memberships(table: pa.Table, keys: np.ndarray, ids: np.ndarray) -> Membersh
     known = keys[row] == member_keys
     groups = np.asarray(table.column("group_name").to_pylist(), dtype=object)
     return Memberships.build(ids[row[known]], groups[known])
+
+
+def _state(table: pa.Table) -> DatasetState:
+    version, newest, retained = (column[0].as_py() for column in table.columns)
+    return DatasetState(
+        int(version),
+        None if newest is None else int(newest),
+        None if retained is None else int(retained),
+    )
+
+
+def _utc(us: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _is_missing_table(error: Exception) -> bool:
@@ -287,14 +379,14 @@ class _SQLiteTransaction(Transaction):
     def query(self, sql: str) -> pa.Table:
         return rows_to_table(*self._rows(sql))
 
-    def polls(self, where: str) -> list[np.ndarray]:
+    def polls(self, source: str, where: str) -> list[np.ndarray]:
         """``sqlite3`` makes a Python object of every value, which for millions
         of polls costs more than the rest of the report. So SQLite packs each
         store's polls into one text value (``ts_us * 2 + active`` per line)
         and Arrow parses them all at once."""
         _, rows = self._rows(
             "select store_key, count(*), group_concat(ts_us * 2 + active, char(10)) "
-            f"from polls{where} group by store_key"
+            f"from {source}{where} group by store_key"
         )
         if not rows:
             return [np.zeros(0, np.int64) for _ in POLL_COLUMNS]

@@ -8,7 +8,7 @@ API lists them directly).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from storemon.data.reports import ReportParams
-from storemon.data.snapshot import DatasetState, SnapshotReader
+from storemon.data.snapshot import DatasetState, SnapshotReader, Span
 from storemon.engine import (
     Daily,
     GroupReport,
@@ -112,10 +112,21 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
     """Read one consistent snapshot and compute the report on it.
 
     ``now`` is ``request.as_of_us`` or else the newest poll in the database;
-    with no polls at all the report is empty.
+    with no polls at all the report is empty. The stores and groups kinds
+    read only the polls of the week before ``now``, with each store's last
+    one before that week.
+    Raises :class:`~storemon.data.snapshot.PrunedHistoryError` when that
+    week reaches before the retention horizon.
     """
+    # The uptime windows need the week before now; a daily range is read
+    # whole (its local dates span several zones).
+    week = request.kind in ("stores", "groups")
     snapshot, state, now_us = _read(
-        reader, request.as_of_us, request.store_ids, groups=request.kind == "groups"
+        reader,
+        request.as_of_us,
+        request.store_ids,
+        groups=request.kind == "groups",
+        span=report_span if week else None,
     )
     ids, gap = request.store_ids, request.max_gap_us
     result: Result
@@ -205,8 +216,15 @@ def _read(
     store_ids: Sequence[str] | None,
     *,
     groups: bool = False,
+    span: Callable[[int | None, DatasetState], Span | None] | None = None,
 ) -> tuple[Snapshot, DatasetState, int]:
-    snapshot, state = reader.read_snapshot(list(store_ids) if store_ids else None, groups=groups)
+    """The snapshot, its state and ``now``; ``span``, given ``as_of_us`` and
+    the state, says which polls to read (None: all)."""
+    snapshot, state = reader.read_snapshot(
+        list(store_ids) if store_ids else None,
+        None if span is None else (lambda state: span(as_of_us, state)),
+        groups=groups,
+    )
     now_us = as_of_us if as_of_us is not None else state.newest_poll_us
     if now_us is None:
         now_us = 0  # no polls: every store is absent, the result is empty
@@ -223,3 +241,10 @@ def _unknown(snapshot: Snapshot, store_ids: Sequence[str] | None) -> tuple[str, 
 def _first_poll(snapshot: Snapshot) -> int | None:
     polls = snapshot.polls.ts_us
     return int(polls.min()) if len(polls) else None
+
+
+def report_span(as_of_us: int | None, state: DatasetState) -> Span | None:
+    """The span a report as of ``as_of_us`` (None: the newest poll) covers:
+    its last week. None when there is no ``now`` (no polls at all)."""
+    now_us = as_of_us if as_of_us is not None else state.newest_poll_us
+    return None if now_us is None else Span(now_us - WEEK_US, now_us)
