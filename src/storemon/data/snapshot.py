@@ -122,6 +122,10 @@ class NoSuchTable(Exception):
 class Transaction(ABC):
     """Queries inside one read-only transaction of one backend."""
 
+    #: SQLite's planner may scan every poll and look its store up, rather
+    #: than seek each store's polls; CROSS JOIN makes it loop over stores.
+    sqlite = False
+
     @abstractmethod
     def query(self, sql: str) -> pa.Table:
         """A small result (stores, state, revision) as an Arrow table."""
@@ -153,9 +157,10 @@ class Transaction(ABC):
             f"and q.ts_us < {start}), {start}) else {start} end"
         )
         also = f" and {stores_where}" if stores_where else ""
+        join = "cross join" if self.sqlite else "join"
         return (
             "(select p.store_key, p.ts_us, p.active from stores s "
-            f"join polls p on p.store_key = s.store_key and p.ts_us >= {lower} "
+            f"{join} polls p on p.store_key = s.store_key and p.ts_us >= {lower} "
             f"and p.ts_us <= {end} where s.first_poll_us <= {end}{also}) w"
         )
 
@@ -360,6 +365,8 @@ def _parse_integers(text: bytes, columns: Sequence[str]) -> pa.Table:
 
 
 class _SQLiteTransaction(Transaction):
+    sqlite = True
+
     def __init__(self, connection: Any, url: URL) -> None:
         self._connection = connection
         self._url = url
@@ -447,6 +454,7 @@ class _ADBCTransaction(Transaction):
     def __init__(self, connection: Any, url: URL) -> None:
         self._connection = connection
         self._url = url
+        self.sqlite = backend_of(url) == "sqlite"
 
     def query(self, sql: str) -> pa.Table:
         import adbc_driver_manager as dm
