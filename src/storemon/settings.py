@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     report_retention_days: float = Field(
         30, gt=0, description="`storemon reports prune` deletes reports older than this."
     )
+    poll_retention_days: float = Field(
+        90,
+        ge=7,
+        description="Days of polls kept before the newest poll (`storemon polls prune` and "
+        "the server's schedule). 90 days holds 12 weeks of daily trends plus the report's week.",
+    )
+    poll_prune_interval_hours: float = Field(
+        24, ge=0, description="How often the server prunes polls (0: never)."
+    )
 
     api_key: SecretStr | None = Field(
         None,

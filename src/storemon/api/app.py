@@ -78,6 +78,8 @@ def create_app(
         if requeued:
             log.info("requeued %d unfinished reports", requeued)
         sweeper = asyncio.create_task(_sweep_forever(sweep, settings.sweep_interval_seconds))
+        interval_h = settings.poll_prune_interval_hours
+        pruner = asyncio.create_task(_prune_polls(app, interval_h)) if interval_h > 0 else None
         # Everything built so far lives as long as the server: keep it out of
         # the collector's sight, or full collections over it pause requests
         # for tens of milliseconds (the /get_report p99 under load).
@@ -86,7 +88,9 @@ def create_app(
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in (sweeper, pruner):
+                if task is not None:
+                    task.cancel()
             job_runner.shutdown()
             app.state.container.heavy_reads.shutdown()
             built.close()
@@ -140,3 +144,25 @@ async def _sweep_forever(sweep: Callable[[], int], interval_s: float) -> None:
         requeued = await asyncio.to_thread(_swept, sweep)
         if requeued:
             log.info("requeued %d reports whose lease expired", requeued)
+
+
+async def _prune_polls(app: FastAPI, interval_h: float) -> None:
+    """Prune polls past the retention now, then every ``interval_h`` hours."""
+    from storemon.data.retention import prune_polls
+    from storemon.data.snapshot import format_utc
+
+    container: Container = app.state.container
+    days = container.settings.poll_retention_days
+
+    def prune() -> tuple[int, int | None]:
+        with container.engine.begin() as connection:
+            return prune_polls(connection, days)
+
+    while True:
+        try:
+            deleted, horizon = await asyncio.to_thread(prune)
+            if horizon is not None:
+                log.info("pruned %d polls before %s", deleted, format_utc(horizon))
+        except Exception:  # keep the schedule; the next round may succeed
+            log.exception("pruning polls failed")
+        await asyncio.sleep(interval_h * 3600)

@@ -63,3 +63,35 @@ def delete_polls(
     if removal is None:
         raise UserError(f"unknown store {store!r}")
     typer.echo(f"{plural(removal.deleted, 'poll')} deleted (ingest {removal.ingest_id})")
+
+
+@polls_app.command("prune")
+def prune_polls(
+    ctx: typer.Context,
+    keep_days: Annotated[
+        float | None,
+        typer.Option(
+            min=7,
+            metavar="DAYS",
+            help="Days kept before the newest poll (default: $STOREMON_POLL_RETENTION_DAYS, 90).",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Delete polls older than the retention; each store keeps its last poll
+    before it. Reports reaching before it are refused from then on."""
+    from storemon.data.retention import prune_polls as prune
+    from storemon.data.snapshot import format_utc
+    from storemon.messages import plural
+
+    services = existing(services_of(ctx, db))
+    days = services.settings.poll_retention_days if keep_days is None else keep_days
+    try:
+        with services.engine.begin() as connection:
+            deleted, horizon = prune(connection, days)
+    finally:
+        services.close()
+    if horizon is None:
+        typer.echo("no polls stored: nothing to prune")
+        return
+    typer.echo(f"{plural(deleted, 'poll')} deleted (before {format_utc(horizon)})")

@@ -423,5 +423,6 @@ def delete_polls(
             .where(dataset_state.c.id == DATASET_STATE_ID)
             .values(newest_poll_us=left)
         )
+    refresh_store_bounds(conn, [store_key])
     bump_version(conn)
     return deleted

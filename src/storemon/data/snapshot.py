@@ -114,6 +114,13 @@ class PrunedHistoryError(DatabaseError):
     """The span starts before the retention horizon: the polls it needs
     were deleted."""
 
+    @classmethod
+    def of(cls, retained_from_us: int, start_us: int) -> PrunedHistoryError:
+        return cls(
+            f"polls before {format_utc(retained_from_us)} have been deleted (retention): "
+            f"nothing can be computed from {format_utc(start_us)}"
+        )
+
 
 class NoSuchTable(Exception):
     """The query named a table the database does not have (no schema yet)."""
@@ -215,10 +222,7 @@ class SnapshotReader(ABC):
                 and state.retained_from_us is not None
                 and chosen.start_us < state.retained_from_us
             ):
-                raise PrunedHistoryError(
-                    f"polls before {_utc(state.retained_from_us)} have been deleted "
-                    f"(retention): nothing can be computed from {_utc(chosen.start_us)}"
-                )
+                raise PrunedHistoryError.of(state.retained_from_us, chosen.start_us)
             # coalesce: a column that starts with a run of NULLs must still be text.
             stores = read.query(
                 "select store_key, store_id, coalesce(timezone, '') as timezone from stores"
@@ -321,7 +325,7 @@ def _state(table: pa.Table) -> DatasetState:
     )
 
 
-def _utc(us: int) -> str:
+def format_utc(us: int) -> str:
     from datetime import UTC, datetime, timedelta
 
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)

@@ -24,6 +24,9 @@ from storemon.api.schemas import (
 )
 from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
+from storemon.data.retention import check_retained
+from storemon.data.snapshot import PrunedHistoryError
+from storemon.engine.report import WEEK_US
 from storemon.reports.frame import decode_frame
 from storemon.reports.queue import QueueFullError, QueueUnavailableError, trigger_report
 from storemon.reports.rendering import FORMATS, FormatLimitError, ReportFormat, render
@@ -40,6 +43,13 @@ REPORT_ID_LENGTH = 32
 
 
 def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
+    # Refused here, not failed later: the week before as_of must be stored.
+    if params.as_of_us is not None:
+        try:
+            with container.engine.connect() as connection:
+                check_retained(connection, params.as_of_us - WEEK_US)
+        except PrunedHistoryError as error:
+            raise ApiError(422, f"as_of: {error}") from None
     try:
         settings = container.settings
         triggered = trigger_report(

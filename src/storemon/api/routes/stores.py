@@ -16,6 +16,8 @@ from storemon.api.limits import worker_services
 from storemon.api.params import timestamp_param
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.data import stores
+from storemon.data.retention import check_retained
+from storemon.data.snapshot import PrunedHistoryError
 from storemon.engine import DEFAULT_TIMEZONE, store_timeline
 from storemon.ingest.removal import remove_polls
 from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range
@@ -235,6 +237,10 @@ def _timeline_json(
     with worker_services().engine.connect() as connection:
         newest = stores.newest_poll_us(connection) if end_us is None else None
         start_us, end_us = _span(start_us, end_us, newest)
+        try:
+            check_retained(connection, start_us)
+        except PrunedHistoryError as error:
+            raise ApiError(422, str(error)) from None
         count = stores.polls_in_span(connection, store_id, start_us, end_us)
         if count > max_polls:
             raise ApiError(

@@ -1,7 +1,7 @@
 """Each store's oldest poll, and the retention horizon of polls.
 
 Revision ID: poll_history
-Revises: report_options
+Revises: report_leases
 Create Date: 2026-12-01
 """
 
