@@ -18,6 +18,7 @@ the ``bench:history`` markers.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,13 +52,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def history_feed(status: Path, weeks: int, folder: Path) -> Path:
     """``status`` repeated ``weeks`` times, copy k shifted back k weeks,
-    oldest first; written once and reused."""
+    oldest first; written once and reused. Written by a child process: a
+    child forked from a big parent would start with the parent's pages in
+    its peak RSS, and the reports' peaks would be wrong."""
+    target = folder / f"store_status-{weeks}w.csv"
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        code = "import sys, history; history.write_history_feed(*sys.argv[1:])"
+        cwd = Path(__file__).parent
+        subprocess.run(
+            [sys.executable, "-c", code, str(status), str(weeks), str(target)], check=True, cwd=cwd
+        )
+    return target
+
+
+def write_history_feed(status: str, weeks: str, target: str) -> None:
     import polars as pl
 
-    target = folder / f"store_status-{weeks}w.csv"
-    if target.is_file():
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
     form = "%Y-%m-%d %H:%M:%S%.f UTC"
     feed = pl.read_csv(status, schema_overrides={"store_id": pl.Utf8})
     moment = pl.col("timestamp_utc").str.strptime(pl.Datetime("us"), form)
@@ -65,12 +76,11 @@ def history_feed(status: Path, weeks: int, folder: Path) -> Path:
         feed.with_columns(
             timestamp_utc=(moment - pl.duration(weeks=k)).dt.strftime("%Y-%m-%d %H:%M:%S%.6f UTC")
         )
-        for k in range(weeks - 1, -1, -1)
+        for k in range(int(weeks) - 1, -1, -1)
     ]
-    partial = target.with_suffix(".partial")
+    partial = Path(target).with_suffix(".partial")
     pl.concat(copies).write_csv(partial)
     partial.rename(target)
-    return target
 
 
 def measure(backend: str, weeks: int, files: dict[str, Path], args: argparse.Namespace) -> Summary:
