@@ -186,9 +186,11 @@ def reference_csv_rows(
 
 def storemon_csv_rows(
     storemon: Path, url: str, out: Path, interpolation: str, as_of: str | None
-) -> list[list[str]]:
+) -> tuple[list[list[str]], harness.Run]:
+    """The report's rows, and the measured run of ``storemon report``
+    (process start to exit: what the reference's time is set against)."""
     as_of_args = ["--as-of", as_of] if as_of else []
-    harness.run_measured(
+    run = harness.run_measured(
         [
             storemon,
             "--db",
@@ -206,7 +208,7 @@ def storemon_csv_rows(
     out.unlink()
     if table[0] != HEADER:
         raise SystemExit(f"unexpected header {table[0]}")
-    return table[1:]
+    return table[1:], run
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class Comparison:
     max_diff: dict[str, float]
     differing_cells: int
     reference_s: float
+    report: harness.Run
 
     @property
     def passed(self) -> bool:
@@ -233,6 +236,7 @@ def compare(
     interpolation: str,
     as_of: str,
     reference_s: float,
+    report: harness.Run,
 ) -> Comparison:
     same_order = [r[0] for r in ours] == [r[0] for r in theirs]
     by_id = {r[0]: r for r in theirs}
@@ -247,7 +251,15 @@ def compare(
                 differing += 1
                 max_diff[name] = max(max_diff[name], abs(float(row[i]) - float(other[i])))
     return Comparison(
-        interpolation, as_of, len(ours), len(theirs), same_order, max_diff, differing, reference_s
+        interpolation,
+        as_of,
+        len(ours),
+        len(theirs),
+        same_order,
+        max_diff,
+        differing,
+        reference_s,
+        report,
     )
 
 
@@ -261,6 +273,8 @@ def section(results: list[Comparison], argv: list[str], scale_dir: Path) -> str:
         "downtime hour / day / week",
         "differing cells",
         "reference time",
+        "`storemon report` (start to CSV), peak RSS",
+        "faster than the reference",
     ]
 
     def diffs(kind: str, r: Comparison) -> str:
@@ -275,7 +289,9 @@ def section(results: list[Comparison], argv: list[str], scale_dir: Path) -> str:
             diffs("uptime", r),
             diffs("downtime", r),
             f"{r.differing_cells:,}",
-            f"{r.reference_s:.0f} s",
+            f"{r.reference_s:.1f} s",
+            f"{r.report.wall_s:.2f} s, {r.report.peak_rss_mb:.0f} MB",
+            f"{r.reference_s / r.report.wall_s:.1f}x",
         ]
         for r in results
     ]
@@ -322,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     files = harness.ensure_dataset(generator, args.data, 1)
     reference = load_reference()
 
-    scratch = harness.DEFAULT_DATA_DIR / "scratch"
+    scratch = args.data.parent / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     db = scratch / f"check-reference-{Path(args.data).name}.db"
     results = []
@@ -343,13 +359,18 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for interpolation, as_of in cases:
             now_us = epoch_us(as_of) if as_of else newest_us
-            ours = storemon_csv_rows(
+            ours, report = storemon_csv_rows(
                 args.storemon, url, scratch / "check-reference.csv", interpolation, as_of
             )
             started = time.monotonic()
             theirs = reference_csv_rows(reference, feeds, now_us, interpolation)
             result = compare(
-                ours, theirs, interpolation, as_of or "newest poll", time.monotonic() - started
+                ours,
+                theirs,
+                interpolation,
+                as_of or "newest poll",
+                time.monotonic() - started,
+                report,
             )
             print(
                 f"# {interpolation}, {as_of or 'newest poll'}: {result.stores} stores, "
