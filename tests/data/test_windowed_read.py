@@ -3,6 +3,8 @@ and still equals the report computed on every stored poll."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -64,8 +66,12 @@ def test_the_windowed_report_equals_the_report_on_every_poll(
     ids = _load_random_history(engine, seed)
     reader = reader_for(database_url)
     everything, state = reader.read_snapshot()
+    # SQLite: the server's sqlite3 read and the commands' ADBC read alike.
+    readers = [reader]
+    if database_url.startswith("sqlite"):
+        readers.append(reader_for(database_url, sqlite_adbc=True))
 
-    for as_of in _as_of_moments():
+    for reader, as_of in itertools.product(readers, _as_of_moments()):
         for interpolation in ("nearest", "previous"):
             for chosen in (None, ["s0", "s2", "s7", "nobody"], ids[:1]):
                 request = ReportRequest(as_of, interpolation, chosen)
