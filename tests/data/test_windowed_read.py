@@ -82,6 +82,23 @@ def test_the_windowed_report_equals_the_report_on_every_poll(
                 assert render_csv(built.report) == render_csv(full)
 
 
+def test_the_windowed_read_is_enough_under_a_max_gap_too(
+    engine: Engine, database_url: str
+) -> None:
+    _load_random_history(engine, seed=3)
+    reader = reader_for(database_url)
+    everything, state = reader.read_snapshot()
+
+    for as_of in _as_of_moments():
+        now = as_of if as_of is not None else state.newest_poll_us
+        assert now is not None
+        week, _ = reader.read_snapshot(span=Span(now - WEEK_US, now))
+        for interpolation in ("nearest", "previous"):
+            windowed = compute_report(week, now, interpolation, max_gap_us=5 * HOUR_US)
+            full = compute_report(everything, now, interpolation, max_gap_us=5 * HOUR_US)
+            assert render_csv(windowed) == render_csv(full)
+
+
 def test_a_span_read_holds_the_polls_in_it_and_each_stores_last_before_it(
     engine: Engine, database_url: str
 ) -> None:
