@@ -191,9 +191,10 @@ def _tuples(frame: pl.DataFrame, columns: Sequence[str]) -> Iterable[tuple[Any, 
 
 def refresh_store_bounds(conn: Connection, store_keys: Sequence[int]) -> None:
     """Set ``stores.first_poll_us`` of these stores to their oldest stored
-    poll (NULL when none is left). Every write or delete of polls calls it
-    for the stores it touched; each store costs one primary-key seek, and a
-    row whose value is already right is not written."""
+    poll (NULL when none is left). A delete of polls calls it for the stores
+    it touched (a write only lowers the column: see :func:`write_polls`);
+    each store costs one primary-key seek, and a row whose value is already
+    right is not written."""
     oldest = (
         sa.select(sa.func.min(poll_table.c.ts_us))
         .where(poll_table.c.store_key == stores.c.store_key)
@@ -238,8 +239,49 @@ def write_polls(conn: Connection, polls: pl.DataFrame) -> int:
             .where(dataset_state.c.id == DATASET_STATE_ID)
             .values(newest_poll_us=written_newest)
         )
-    refresh_store_bounds(conn, polls.get_column("store_key").unique().to_list())
+    _lower_first_polls(conn, polls)
     return changed
+
+
+def _lower_first_polls(conn: Connection, polls: pl.DataFrame) -> None:
+    """Lower each store's ``first_poll_us`` to its oldest poll in ``polls``
+    where that is older (or the store had none). An upsert never removes a
+    poll, so this keeps the column right; per store it is one key lookup,
+    and a store whose first poll is older (the hourly feed: every store)
+    is not written."""
+    oldest = polls.group_by("store_key").agg(pl.col("ts_us").min())
+    keys, firsts = oldest.get_column("store_key").to_list(), oldest.get_column("ts_us").to_list()
+    kind = backend(conn)
+    if kind == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE stores SET first_poll_us = new.ts_us "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS new (store_key, ts_us) "
+            "WHERE stores.store_key = new.store_key "
+            "AND (stores.first_poll_us IS NULL OR stores.first_poll_us > new.ts_us)",
+            (keys, firsts),
+        )
+    elif kind == "sqlite":
+        conn.exec_driver_sql(
+            "UPDATE stores SET first_poll_us = ?2 "
+            "WHERE store_key = ?1 AND (first_poll_us IS NULL OR first_poll_us > ?2)",
+            list(zip(keys, firsts, strict=True)),
+        )
+    else:
+        # One UPDATE per store would be one round trip each: stage them.
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS storemon_first_polls "
+            "(store_key BIGINT PRIMARY KEY, ts_us BIGINT NOT NULL)"
+        )
+        conn.exec_driver_sql("DELETE FROM storemon_first_polls")
+        conn.exec_driver_sql(
+            "INSERT INTO storemon_first_polls (store_key, ts_us) VALUES (%s, %s)",
+            list(zip(keys, firsts, strict=True)),
+        )
+        conn.exec_driver_sql(
+            "UPDATE stores JOIN storemon_first_polls f ON stores.store_key = f.store_key "
+            "SET stores.first_poll_us = f.ts_us "
+            "WHERE stores.first_poll_us IS NULL OR stores.first_poll_us > f.ts_us"
+        )
 
 
 _POLL_COLUMNS = ("store_key", "ts_us", "active")
