@@ -130,7 +130,7 @@ class Transaction(ABC):
     """Queries inside one read-only transaction of one backend."""
 
     #: "sqlite", "postgresql" or "mysql": the SQL dialect of the queries.
-    backend = "mysql"
+    backend: str
 
     @abstractmethod
     def query(self, sql: str) -> pa.Table:
@@ -548,6 +548,8 @@ class PostgreSQLReader(SnapshotReader):
 
 class _MySQLTransaction(Transaction):
     """Queries on one PyMySQL connection inside one consistent snapshot."""
+
+    backend = "mysql"
 
     #: Store keys per row of a grouped integer read (see :meth:`integers`).
     STORES_PER_GROUP = 256
