@@ -11,15 +11,22 @@ from sqlalchemy.engine import Engine
 from storemon.data.retention import prune_polls
 from storemon.data.schema import polls, stores
 from storemon.data.snapshot import PrunedHistoryError, reader_for
+from storemon.engine import Report
 from storemon.engine.report import DAY_US, HOUR_US
 from storemon.ingest.service import load_chunks
-from storemon.reports.csv_output import render_csv
+from storemon.reports.frame import uptime_frame
+from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 
 from .builders import status_chunk, us
 
 NEWEST = us("2023-04-30 12:00")
 
+
+
+def csv_of(report: Report) -> bytes:
+    """The report as the CSV a user downloads."""
+    return render_csv(uptime_frame(report, ReportRequest()))
 
 def _load(engine: Engine) -> None:
     """Store a: a poll every 6 hours for 30 days; b: one old poll and one
@@ -72,13 +79,13 @@ def test_a_report_within_the_retention_is_unchanged_and_one_before_it_is_refused
     _load(engine)
     reader = reader_for(database_url)
     inside = [None, NEWEST - 2 * DAY_US, NEWEST - 3 * DAY_US + 7]
-    reports_before = [render_csv(build_report(reader, ReportRequest(t)).report) for t in inside]
+    reports_before = [csv_of(build_report(reader, ReportRequest(t)).report) for t in inside]
     version_before = reader.read_snapshot()[1].version
 
     with engine.begin() as connection:
         prune_polls(connection, keep_days=10)
 
-    after = [render_csv(build_report(reader, ReportRequest(t)).report) for t in inside]
+    after = [csv_of(build_report(reader, ReportRequest(t)).report) for t in inside]
     assert after == reports_before
     assert reader.read_snapshot()[1].version > version_before
     with pytest.raises(PrunedHistoryError, match="have been deleted"):

@@ -13,17 +13,23 @@ from sqlalchemy.engine import Engine
 from storemon.data.dataset import refresh_store_bounds
 from storemon.data.schema import polls, stores
 from storemon.data.snapshot import Span, reader_for
-from storemon.engine import compute_report
+from storemon.engine import Report, compute_report
 from storemon.engine.model import END_OF_DAY
 from storemon.engine.report import HOUR_US, WEEK_US
 from storemon.ingest.service import load_chunks
-from storemon.reports.csv_output import render_csv
+from storemon.reports.frame import uptime_frame
+from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 
 from .builders import hours_chunk, status_chunk, timezones_chunk, us
 
 START = us("2023-01-01 00:00")
 
+
+
+def csv_of(report: Report) -> bytes:
+    """The report as the CSV a user downloads."""
+    return render_csv(uptime_frame(report, ReportRequest()))
 
 def _load_random_history(engine: Engine, seed: int) -> list[str]:
     """Stores with polls over five weeks at random gaps, some stores starting
@@ -79,7 +85,7 @@ def test_the_windowed_report_equals_the_report_on_every_poll(
                 now = as_of if as_of is not None else state.newest_poll_us
                 assert now is not None
                 full = compute_report(everything, now, interpolation, chosen)
-                assert render_csv(built.report) == render_csv(full)
+                assert csv_of(built.report) == csv_of(full)
 
 
 def test_the_windowed_read_is_enough_under_a_max_gap_too(
@@ -96,7 +102,7 @@ def test_the_windowed_read_is_enough_under_a_max_gap_too(
         for interpolation in ("nearest", "previous"):
             windowed = compute_report(week, now, interpolation, max_gap_us=5 * HOUR_US)
             full = compute_report(everything, now, interpolation, max_gap_us=5 * HOUR_US)
-            assert render_csv(windowed) == render_csv(full)
+            assert csv_of(windowed) == csv_of(full)
 
 
 def test_a_span_read_holds_the_polls_in_it_and_each_stores_last_before_it(
