@@ -160,3 +160,15 @@ def test_ingest_keeps_each_stores_first_poll_and_a_delete_can_refresh_it(
         refresh_store_bounds(connection, keys)
 
     assert _first_polls(engine) == {"a": t3, "b": t3, "z": None}
+
+
+def test_deleting_a_stores_oldest_polls_moves_its_first_poll(engine: Engine) -> None:
+    from storemon.data.dataset import delete_polls
+
+    t1, t2 = us("2023-01-03 00:00"), us("2023-01-04 00:00")
+    load_chunks(engine, "status", [status_chunk([("a", t1, True), ("a", t2, False)])])
+    with engine.begin() as connection:
+        key = connection.execute(sa.select(stores.c.store_key)).scalar_one()
+        delete_polls(connection, key, to_us=t1)
+
+    assert _first_polls(engine) == {"a": t2}
