@@ -343,37 +343,44 @@ def _upsert_polls_mysql(conn: Connection, polls: pl.DataFrame) -> int:
     return int(result.rowcount)
 
 
-@refusals_translated
-def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
-    """Give every store in ``hours`` (``store_key``, ``day``, ``start_s``,
-    ``end_s``) exactly these rows as its weekly schedule; other stores keep
-    theirs. Stores whose schedule is already the same are not touched.
-    Returns the number of stores whose schedule changed."""
-    if hours.is_empty():
+def replace_store_rows(
+    conn: Connection, table: sa.Table, new: pl.DataFrame, row_text: pl.Expr
+) -> int:
+    """Give every store in ``new`` (``store_key`` and more of ``table``'s
+    columns) exactly these rows of ``table``; other stores keep theirs.
+    Stores whose rows are already the same are not touched, so reloading a
+    feed writes nothing. ``row_text`` renders one row as text: two stores
+    have the same rows when the sorted texts of their rows are equal (a
+    multiset, so row order and chunking do not matter). Returns the number
+    of stores whose rows changed."""
+    if new.is_empty():
         return 0
-    columns = ["store_key", "day", "start_s", "end_s"]
-    new = hours.select(columns).cast(dict.fromkeys(columns, pl.Int64))
+    columns = new.columns
     mentioned = new.get_column("store_key").unique().to_list()
     old_rows: list[Any] = []
     for batch in in_batches(mentioned):
-        query = sa.select(*(business_hours.c[name] for name in columns)).where(
-            business_hours.c.store_key.in_(batch)
+        query = sa.select(*(table.c[name] for name in columns)).where(
+            table.c.store_key.in_(batch)
         )
         old_rows.extend(conn.execute(query).all())
-    old = pl.DataFrame(old_rows, schema=dict.fromkeys(columns, pl.Int64), orient="row")
+    old = pl.DataFrame(old_rows, schema=new.schema, orient="row")
+
+    def row_sets(frame: pl.DataFrame) -> pl.DataFrame:
+        # NUL joins the texts: no value of any feed can contain it.
+        return frame.group_by("store_key").agg(rows=row_text.sort().str.join("\x00"))
 
     changed = (
-        _schedules(new)
-        .join(_schedules(old), on="store_key", how="left", suffix="_old")
-        .filter(pl.col("schedule_old").is_null() | (pl.col("schedule") != pl.col("schedule_old")))
+        row_sets(new)
+        .join(row_sets(old), on="store_key", how="left", suffix="_old")
+        .filter(pl.col("rows_old").is_null() | (pl.col("rows") != pl.col("rows_old")))
         .get_column("store_key")
         .to_list()
     )
     for batch in in_batches(changed):
-        conn.execute(sa.delete(business_hours).where(business_hours.c.store_key.in_(batch)))
+        conn.execute(sa.delete(table).where(table.c.store_key.in_(batch)))
     insert_rows(
         conn,
-        "business_hours",
+        table.name,
         columns,
         new.join(
             pl.DataFrame({"store_key": changed}, schema={"store_key": pl.Int64}), on="store_key"
@@ -382,15 +389,15 @@ def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
     return len(changed)
 
 
-def _schedules(hours: pl.DataFrame) -> pl.DataFrame:
-    """One row per store: its rows as one canonical string (a multiset of
-    (day, start, end), so row order and chunking do not matter)."""
-    return (
-        hours.with_columns(
-            row=pl.format("{}/{}/{}", "day", "start_s", "end_s"),
-        )
-        .group_by("store_key")
-        .agg(schedule=pl.col("row").sort().str.join(","))
+@refusals_translated
+def replace_hours(conn: Connection, hours: pl.DataFrame) -> int:
+    """Give every store in ``hours`` (``store_key``, ``day``, ``start_s``,
+    ``end_s``) exactly these rows as its weekly schedule; other stores keep
+    theirs. Returns the number of stores whose schedule changed."""
+    columns = ["store_key", "day", "start_s", "end_s"]
+    new = hours.select(columns).cast(dict.fromkeys(columns, pl.Int64))
+    return replace_store_rows(
+        conn, business_hours, new, pl.format("{}/{}/{}", "day", "start_s", "end_s")
     )
 
 

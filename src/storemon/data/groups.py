@@ -6,9 +6,7 @@ Writers run inside the caller's transaction and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -16,60 +14,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storemon.data.columnar import read_columns
-from storemon.data.dataset import backend, insert_rows, refusals_translated
+from storemon.data.dataset import backend, refusals_translated, replace_store_rows
 from storemon.data.schema import store_groups
-
-#: Store keys per ``IN (...)`` list.
-_IN_BATCH = 500
-#: Joins a store's groups into one comparable string; validation refuses
-#: NUL in a group name, so it cannot occur inside one.
-_SEPARATOR = "\x00"
 
 
 @refusals_translated
 def replace_memberships(conn: Connection, rows: pl.DataFrame) -> int:
     """Put every store in ``rows`` (``store_key``, ``group``) in exactly these
-    groups (a repeated pair counts once); other stores keep theirs. Stores
-    whose groups are already the same are not touched. Returns the number of
-    stores changed."""
-    if rows.is_empty():
-        return 0
-    new = rows.select(pl.col("store_key").cast(pl.Int64), pl.col("group").cast(pl.String)).unique()
-    mentioned = new.get_column("store_key").unique().to_list()
-    old_rows: list[Any] = []
-    for batch in _batches(mentioned):
-        query = sa.select(store_groups.c.store_key, store_groups.c.group_name).where(
-            store_groups.c.store_key.in_(batch)
-        )
-        old_rows.extend(conn.execute(query).all())
-    old = pl.DataFrame(old_rows, schema={"store_key": pl.Int64, "group": pl.String}, orient="row")
-
-    changed = (
-        _group_sets(new)
-        .join(_group_sets(old), on="store_key", how="left", suffix="_old")
-        .filter(pl.col("groups_old").is_null() | (pl.col("groups") != pl.col("groups_old")))
-        .get_column("store_key")
-        .to_list()
-    )
-    for batch in _batches(changed):
-        conn.execute(sa.delete(store_groups).where(store_groups.c.store_key.in_(batch)))
-    insert_rows(
-        conn,
-        "store_groups",
-        ("store_key", "group_name"),
-        new.join(
-            pl.DataFrame({"store_key": changed}, schema={"store_key": pl.Int64}), on="store_key"
-        ).rename({"group": "group_name"}),
-    )
-    return len(changed)
-
-
-def _group_sets(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.group_by("store_key").agg(groups=pl.col("group").sort().str.join(_SEPARATOR))
-
-
-def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[start : start + _IN_BATCH] for start in range(0, len(values), _IN_BATCH)]
+    groups (a repeated pair counts once); other stores keep theirs. Returns
+    the number of stores changed."""
+    new = rows.select(
+        pl.col("store_key").cast(pl.Int64), pl.col("group").cast(pl.String).alias("group_name")
+    ).unique()
+    return replace_store_rows(conn, store_groups, new, pl.col("group_name"))
 
 
 MEMBERSHIP_TYPES = {"store_key": pa.int64(), "store_id": pa.string(), "group": pa.string()}

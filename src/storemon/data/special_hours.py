@@ -8,21 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storemon.data.columnar import read_integers
-from storemon.data.dataset import insert_rows, refusals_translated
+from storemon.data.dataset import refusals_translated, replace_store_rows
 from storemon.data.schema import special_hours
 
 _COLUMNS = ("store_key", "date_days", "start_s", "end_s")
-#: Store keys per ``IN (...)`` list.
-_IN_BATCH = 500
 #: Stands for NULL in comparisons and reads: no time of day is negative.
 _NO_TIME = -1
 
@@ -31,63 +27,20 @@ _NO_TIME = -1
 def replace_special_hours(conn: Connection, rows: pl.DataFrame) -> int:
     """Give every store in ``rows`` (``store_key``, ``date`` as a polars Date,
     ``start_s``, ``end_s``, both null on a closed row) exactly these special
-    rows; other stores keep theirs. Stores whose rows are already the same
-    (as a multiset) are not touched. Returns the number of stores changed."""
-    if rows.is_empty():
-        return 0
+    rows; other stores keep theirs. Returns the number of stores changed."""
     new = rows.select(
         pl.col("store_key").cast(pl.Int64),
         pl.col("date").cast(pl.Int32).cast(pl.Int64).alias("date_days"),
         pl.col("start_s").cast(pl.Int64),
         pl.col("end_s").cast(pl.Int64),
     )
-    mentioned = new.get_column("store_key").unique().to_list()
-    old_rows: list[Any] = []
-    for batch in _batches(mentioned):
-        query = sa.select(*(special_hours.c[name] for name in _COLUMNS)).where(
-            special_hours.c.store_key.in_(batch)
-        )
-        old_rows.extend(conn.execute(query).all())
-    old = pl.DataFrame(old_rows, schema=dict.fromkeys(_COLUMNS, pl.Int64), orient="row")
-
-    changed = (
-        _row_sets(new)
-        .join(_row_sets(old), on="store_key", how="left", suffix="_old")
-        .filter(pl.col("rows_old").is_null() | (pl.col("rows") != pl.col("rows_old")))
-        .get_column("store_key")
-        .to_list()
+    row_text = pl.format(
+        "{}/{}/{}",
+        "date_days",
+        pl.col("start_s").fill_null(_NO_TIME),
+        pl.col("end_s").fill_null(_NO_TIME),
     )
-    for batch in _batches(changed):
-        conn.execute(sa.delete(special_hours).where(special_hours.c.store_key.in_(batch)))
-    insert_rows(
-        conn,
-        "special_hours",
-        _COLUMNS,
-        new.join(
-            pl.DataFrame({"store_key": changed}, schema={"store_key": pl.Int64}), on="store_key"
-        ),
-    )
-    return len(changed)
-
-
-def _row_sets(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per store: its rows as one canonical string."""
-    return (
-        rows.with_columns(
-            row=pl.format(
-                "{}/{}/{}",
-                "date_days",
-                pl.col("start_s").fill_null(_NO_TIME),
-                pl.col("end_s").fill_null(_NO_TIME),
-            )
-        )
-        .group_by("store_key")
-        .agg(rows=pl.col("row").sort().str.join(","))
-    )
-
-
-def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[start : start + _IN_BATCH] for start in range(0, len(values), _IN_BATCH)]
+    return replace_store_rows(conn, special_hours, new, row_text)
 
 
 IntArray = npt.NDArray[np.int64]
