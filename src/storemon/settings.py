@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )
+    report_cache_mb: int = Field(
+        256,
+        ge=0,
+        description="Memory for finished reports kept decoded, so that paging through "
+        "one (`/reports/{id}/rows`) does not decode it again; 0 keeps none.",
+    )
+    dashboard_max_gap: float | None = Field(
+        None,
+        gt=0,
+        description="Minutes: the max gap (SPEC 8.1) the dashboard's store charts use "
+        "by default; unset, none (every poll speaks until the next one).",
+    )
     debug: bool = Field(
         False, description="Show the full traceback of an unexpected command-line error."
     )

@@ -222,3 +222,70 @@ def test_timeline_span_is_checked(api: TestClient) -> None:
     assert api.get("/stores/s/timeline", params=three_weeks).status_code == 200
     only_start = api.get("/stores/s/timeline", params={"start": "2023-01-01T00:00:00Z"}).json()
     assert only_start["end"] == "2023-01-08T00:00:00Z"
+
+
+def test_timeline_with_a_max_gap_marks_time_no_poll_speaks_for_as_no_data(
+    api: TestClient,
+) -> None:
+    url = _url(api)
+    # Polls at 10:00 and 14:00 UTC; a 60-minute gap under nearest lets each
+    # speak for 30 minutes either side, so 10:30-13:30 has no data.
+    load(url, "status", [("s", "2023-01-20 10:00", True), ("s", "2023-01-20 14:00", False)])
+    span = {"start": "2023-01-20 09:00:00", "end": "2023-01-20 15:00:00"}
+
+    body = api.get("/stores/s/timeline", params={**span, "max_gap": "60"}).json()
+
+    assert body["max_gap_minutes"] == 60
+    assert body["status"] == [
+        {"start": "2023-01-20T09:00:00Z", "end": "2023-01-20T09:30:00Z", "active": None},
+        {"start": "2023-01-20T09:30:00Z", "end": "2023-01-20T10:30:00Z", "active": True},
+        {"start": "2023-01-20T10:30:00Z", "end": "2023-01-20T13:30:00Z", "active": None},
+        {"start": "2023-01-20T13:30:00Z", "end": "2023-01-20T14:30:00Z", "active": False},
+        {"start": "2023-01-20T14:30:00Z", "end": "2023-01-20T15:00:00Z", "active": None},
+    ]
+    without = api.get("/stores/s/timeline", params=span).json()
+    assert without["max_gap_minutes"] is None
+    assert [s["active"] for s in without["status"]] == [True, False]
+
+
+def test_timeline_max_gap_must_be_minutes_greater_than_zero(api: TestClient) -> None:
+    load(_url(api), "status", [("s", "2023-01-20 10:00", True)])
+    for text in ("0", "0.0", "-5", "abc", "1e3", "5.", ".5", " 5"):
+        response = api.get("/stores/s/timeline", params={"max_gap": text})
+        assert response.status_code == 422, text
+        assert "minutes greater than 0" in response.json()["error"]
+    body = api.get("/stores/s/timeline", params={"max_gap": "7.5"}).json()
+    assert body["max_gap_minutes"] == 7.5
+
+
+def test_timeline_special_hours_replace_the_weekly_hours_on_their_dates(
+    api: TestClient,
+) -> None:
+    url = _url(api)
+    load(url, "timezones", [("s", "UTC")])
+    load(url, "status", [("s", "2023-01-20 10:00", True)])
+    # Friday 2023-01-20 and Saturday 2023-01-21: weekly 09:00-17:00.
+    load(url, "hours", [("s", day, 9 * HOUR, 17 * HOUR) for day in range(7)])
+    special = (
+        "store_id,date,start_time_local,end_time_local\ns,2023-01-20,12:00,13:00\ns,2023-01-21,,\n"
+    )
+    assert api.post("/ingest/special_hours", content=special).status_code == 200
+    span = {"start": "2023-01-20 00:00:00", "end": "2023-01-23 00:00:00"}
+
+    body = api.get("/stores/s/timeline", params=span).json()
+
+    assert body["special_hours"] == [
+        {"date": "2023-01-20", "start": "12:00:00", "end": "13:00:00"},
+        {"date": "2023-01-21", "start": None, "end": None},
+    ]
+    assert body["open"] == [
+        {"start": "2023-01-20T12:00:00Z", "end": "2023-01-20T13:00:00Z"},
+        {"start": "2023-01-22T09:00:00Z", "end": "2023-01-22T17:00:00Z"},
+    ]
+
+
+def test_dashboard_settings_give_the_default_max_gap(database_url: str) -> None:
+    with api_client(database_url) as client:
+        assert client.get("/dashboard/settings").json() == {"max_gap_minutes": None}
+    with api_client(database_url, dashboard_max_gap=90) as client:
+        assert client.get("/dashboard/settings").json() == {"max_gap_minutes": 90}

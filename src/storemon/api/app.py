@@ -19,6 +19,7 @@ from storemon.api.container import Container
 from storemon.api.errors import install_error_handlers
 from storemon.api.headers import SecurityHeaders
 from storemon.api.metrics import install_metrics
+from storemon.api.routes import dashboard as dashboard_routes
 from storemon.api.routes import groups as group_routes
 from storemon.api.routes import ingest as ingest_routes
 from storemon.api.routes import ops as ops_routes
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(outage_routes.router)
     app.include_router(ingest_routes.router)
     app.include_router(group_routes.router)
+    app.include_router(dashboard_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(web_router)
     return app

@@ -1,7 +1,10 @@
-"""Request values that need more than a type: timestamps in the feed formats."""
+"""Request values that need more than a type: timestamps in the feed formats,
+max gaps in minutes."""
 
 from __future__ import annotations
 
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from fastapi import Depends, Request
@@ -34,3 +37,20 @@ def only_query(*names: str) -> Any:
             raise ApiError(422, f"unknown query parameter {', '.join(map(repr, unknown))}")
 
     return Depends(check)
+
+
+_MINUTES = re.compile(r"[0-9]+(\.[0-9]+)?")
+#: A max gap beyond a century speaks for everything (the engine caps it too).
+_MAX_GAP_MINUTES = Decimal(100 * 366 * 24 * 60)
+
+
+def max_gap_param(name: str, text: str | None) -> int | None:
+    """A max gap given in minutes (digits with an optional decimal part,
+    greater than 0, SPEC 8.1) as whole microseconds; None when absent."""
+    if text is None:
+        return None
+    if not _MINUTES.fullmatch(text) or Decimal(text) <= 0:
+        raise ApiError(422, f"{name} {text!r} is not a number of minutes greater than 0")
+    minutes = min(Decimal(text), _MAX_GAP_MINUTES)
+    # At least one microsecond: a positive gap stays positive.
+    return max(1, int((minutes * 60_000_000).to_integral_value(ROUND_HALF_EVEN)))

@@ -22,9 +22,10 @@ from storemon.data.schema import (
     dataset_state,
     polls,
     rejects,
+    special_hours,
     stores,
 )
-from storemon.engine.model import Hours, Polls
+from storemon.engine.model import CLOSED, Hours, Polls, SpecialHours
 from storemon.store_ids import MAX_STORE_ID_CHARS, is_store_id
 
 
@@ -55,6 +56,8 @@ class StoreHistory:
     timezone: str | None
     polls: Polls
     hours: Hours
+    #: The special rows on local dates that can touch the span.
+    special: SpecialHours
 
 
 def _store_row(conn: Connection, store_id: str) -> tuple[int, str | None] | None:
@@ -186,6 +189,32 @@ def store_history(
             [key] * len(rows), [row.ts_us for row in rows], [bool(row.active) for row in rows]
         ),
         hours=Hours.build([key] * len(hours), *zip(*hours, strict=True)) if hours else _NO_HOURS,
+        special=_special_rows(conn, key, start_us, end_us),
+    )
+
+
+_DAY_US = 86_400_000_000
+#: Local dates differ from UTC dates by less than a day either way, and an
+#: interval of the day before can run past midnight into the span.
+_SPECIAL_MARGIN_DAYS = 2
+
+
+def _special_rows(conn: Connection, store_key: int, start_us: int, end_us: int) -> SpecialHours:
+    first = start_us // _DAY_US - _SPECIAL_MARGIN_DAYS
+    last = end_us // _DAY_US + _SPECIAL_MARGIN_DAYS
+    rows = conn.execute(
+        sa.select(special_hours.c.date_days, special_hours.c.start_s, special_hours.c.end_s)
+        .where(
+            special_hours.c.store_key == store_key,
+            special_hours.c.date_days.between(first, last),
+        )
+        .order_by(special_hours.c.date_days, special_hours.c.start_s, special_hours.c.end_s)
+    ).all()
+    return SpecialHours.build(
+        [store_key] * len(rows),
+        [row.date_days for row in rows],
+        [CLOSED if row.start_s is None else row.start_s for row in rows],
+        [CLOSED if row.end_s is None else row.end_s for row in rows],
     )
 
 

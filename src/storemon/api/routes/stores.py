@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from storemon.api.deps import ContainerDep, Mutating
 from storemon.api.errors import ApiError
 from storemon.api.limits import worker_services
-from storemon.api.params import timestamp_param
+from storemon.api.params import max_gap_param, timestamp_param
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.data import stores
 from storemon.data.retention import check_retained
 from storemon.data.snapshot import PrunedHistoryError
-from storemon.engine import DEFAULT_TIMEZONE, store_timeline
+from storemon.engine import CLOSED, DEFAULT_TIMEZONE, SpecialHours, store_timeline
 from storemon.ingest.removal import remove_polls
 from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range
 
@@ -32,6 +32,7 @@ DEFAULT_SPAN = timedelta(days=7)
 #: packs interval offsets into 41 bits, about 25 days).
 MAX_SPAN = timedelta(days=21)
 _US = 1_000_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _SPAN_US = int(DEFAULT_SPAN.total_seconds()) * _US
 _MAX_SPAN_US = int(MAX_SPAN.total_seconds()) * _US
 
@@ -84,12 +85,21 @@ class PollPoint(BaseModel):
 class StatusSpan(BaseModel):
     start: str
     end: str
-    active: bool
+    active: bool | None = Field(
+        description="True: estimated up; false: down; null: no poll speaks for it "
+        "(only with `max_gap`)."
+    )
 
 
 class OpenSpan(BaseModel):
     start: str
     end: str
+
+
+class SpecialRow(BaseModel):
+    date: str = Field(description="Local date, YYYY-MM-DD.", examples=["2023-01-26"])
+    start: str | None = Field(description="Local opening time; null on a closed row.")
+    end: str | None = Field(description="Local closing time; null on a closed row.")
 
 
 class StoreTimeline(BaseModel):
@@ -100,10 +110,18 @@ class StoreTimeline(BaseModel):
     start: str
     end: str
     interpolation: Literal["nearest", "previous"]
+    max_gap_minutes: float | None = Field(
+        description="The max gap in force (SPEC 8.1), or null: every poll speaks until "
+        "the next one."
+    )
     polls: list[PollPoint] = Field(description="The polls inside the span.")
     status: list[StatusSpan] = Field(description="The status the report estimates.")
     open: list[OpenSpan] = Field(description="When the store is open by its business hours.")
     business_hours: list[HoursRow]
+    special_hours: list[SpecialRow] = Field(
+        description="Date exceptions of the store on the local dates around the span; on "
+        "such a date they replace the weekly hours."
+    )
 
 
 def _clock(seconds: int) -> str:
@@ -205,15 +223,24 @@ async def timeline(
     start: TimestampQuery = None,
     end: TimestampQuery = None,
     interpolation: Literal["nearest", "previous"] = "nearest",
+    max_gap: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="Minutes (e.g. `90` or `7.5`): a poll speaks for at most this long "
+            "(SPEC 8.1); time no poll speaks for has status null.",
+        ),
+    ] = None,
 ) -> Response:
     """Polls, estimated status and open intervals of one store over a span.
 
     By default the week ending at the newest poll of the dataset, the last-week
     window of the report. Polls after `end` are ignored, as the report ignores
-    polls after its `now`. At most 21 days, and at most `STOREMON_MAX_TIMELINE_POLLS`
-    polls.
+    polls after its `now`. Special hours apply. At most 21 days, and at most
+    `STOREMON_MAX_TIMELINE_POLLS` polls.
     """
     start_us, end_us = timestamp_param("start", start), timestamp_param("end", end)
+    max_gap_us = max_gap_param("max_gap", max_gap)
     body = await container.heavy_reads.run(
         _timeline_json,
         store_id,
@@ -221,6 +248,7 @@ async def timeline(
         end_us,
         interpolation,
         container.settings.max_timeline_polls,
+        max_gap_us,
     )
     return Response(body, media_type="application/json")
 
@@ -231,6 +259,7 @@ def _timeline_json(
     end_us: int | None,
     interpolation: Literal["nearest", "previous"],
     max_polls: int,
+    max_gap_us: int | None,
 ) -> bytes:
     """The time line as JSON, computed and serialized in a heavy-read worker
     process (serializing a dense week is a good part of the work)."""
@@ -250,7 +279,14 @@ def _timeline_json(
     if history is None:
         raise ApiError(404, f"unknown store_id {store_id!r}")
     line = store_timeline(
-        history.polls, history.hours, history.timezone, start_us, end_us, interpolation
+        history.polls,
+        history.hours,
+        history.timezone,
+        start_us,
+        end_us,
+        interpolation,
+        history.special,
+        max_gap_us,
     )
     in_span = history.polls.ts_us >= start_us
     hours = _hours_rows(
@@ -269,6 +305,7 @@ def _timeline_json(
         "start": _iso(start_us),
         "end": _iso(end_us),
         "interpolation": interpolation,
+        "max_gap_minutes": None if max_gap_us is None else max_gap_us / 60_000_000,
     }
     # The long lists are written by polars, off the interpreter lock: a
     # model per poll would hold it for seconds on a dense store. The keys
@@ -277,7 +314,9 @@ def _timeline_json(
         {"t": history.polls.ts_us[in_span], "active": history.polls.active[in_span]}
     ).with_columns(_iso_expr("t"))
     status = pl.DataFrame(
-        line.status_intervals, schema=["start", "end", "active"], orient="row"
+        line.status_intervals,
+        schema={"start": pl.Int64, "end": pl.Int64, "active": pl.Boolean},
+        orient="row",
     ).with_columns(_iso_expr("start"), _iso_expr("end"))
     opens = pl.DataFrame(line.open_intervals, schema=["start", "end"], orient="row")
     opens = opens.with_columns(_iso_expr("start"), _iso_expr("end"))
@@ -286,9 +325,23 @@ def _timeline_json(
         f',"polls":{polls.write_json()}',
         f',"status":{status.write_json()}',
         f',"open":{opens.write_json()}',
-        f',"business_hours":{_compact([row.model_dump() for row in hours])}}}',
+        f',"business_hours":{_compact([row.model_dump() for row in hours])}',
+        f',"special_hours":{_compact(_special_rows(history.special))}}}',
     ]
     return "".join(parts).encode()
+
+
+def _special_rows(special: SpecialHours) -> list[dict[str, Any]]:
+    return [
+        SpecialRow(
+            date=str(date.fromordinal(_EPOCH_ORDINAL + day)),
+            start=None if start_s == CLOSED else _clock(start_s),
+            end=None if end_s == CLOSED else _clock(end_s),
+        ).model_dump()
+        for day, start_s, end_s in zip(
+            special.date.tolist(), special.start_s.tolist(), special.end_s.tolist(), strict=True
+        )
+    ]
 
 
 def _compact(value: Any) -> str:
