@@ -248,3 +248,9 @@ def test_large_values_read_exactly() -> None:
     table = ReportTable(frame)
     assert table.values("uptime_last_week").tolist() == [999999999999999999, -1]
     assert np.array_equal(table.order("uptime_last_week", True), [0, 1])
+
+
+def test_a_filtered_table_summarises_only_the_rows_kept() -> None:
+    table = ReportTable(_stores_frame()).filtered(RowQuery(keys=["a2", "c"]))
+    summary = table.summary()
+    assert (summary["stores"], summary["windows"][2]["downtime"]) == (2, 70.0)

@@ -229,6 +229,12 @@ class ReportTable:
             descending=descending,
         )
 
+    def filtered(self, query: RowQuery) -> ReportTable:
+        """The rows ``query`` keeps (its sort and page aside), as a table of
+        their own: a summary of one group, say."""
+        mask = self._mask(query)
+        return self if mask is None else ReportTable(self.frame.filter(pa.array(mask)))
+
     def _runs(self) -> npt.NDArray[np.int64]:
         """Start index of each run of equal keys (each distinct key)."""
         key = self.frame.column(self.key)
