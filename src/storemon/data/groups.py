@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from storemon.data.columnar import read_columns
 from storemon.data.dataset import backend, refusals_translated, replace_store_rows
-from storemon.data.schema import store_groups
+from storemon.data.schema import store_groups, stores
 
 
 @refusals_translated
@@ -72,3 +72,13 @@ def group_counts(conn: Connection, limit: int, offset: int = 0) -> tuple[list[Gr
         .offset(offset)
     ).all()
     return [GroupCount(group, int(members)) for group, members in page], int(total)
+
+
+def group_members(conn: Connection, group: str) -> list[str]:
+    """The store ids in ``group`` (none for a group that does not exist)."""
+    query = (
+        sa.select(stores.c.store_id)
+        .join(store_groups, store_groups.c.store_key == stores.c.store_key)
+        .where(store_groups.c.group_name == group)
+    )
+    return list(conn.execute(query).scalars())

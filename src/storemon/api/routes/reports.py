@@ -380,4 +380,5 @@ def delete_report(container: ContainerDep, report_id: str) -> Response:
     with container.engine.begin() as connection:
         if not reports.delete(connection, [report_id]):
             raise _unknown(report_id)
+    container.report_tables.forget(report_id)
     return Response(status_code=204)

@@ -229,7 +229,8 @@
   }
 
   function reportOptions(report) {
-    const parts = [report.interpolation];
+    const parts = [report.kind && report.kind !== "stores" ? `${report.kind}, ${report.interpolation}` : report.interpolation];
+    if (report.max_gap !== null && report.max_gap !== undefined) parts.push(`max gap ${report.max_gap} min`);
     if (report.as_of) parts.push(`as of ${formatUtc(report.as_of)}`);
     if (report.store_ids && report.store_ids.length) {
       parts.push(
@@ -262,6 +263,22 @@
       "Delete",
     );
     remove.addEventListener("click", () => deleteReport(report.report_id));
+    const actions = el("td", { class: "nowrap" });
+    if (report.status === "Complete") {
+      const view = el(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "aria-label": `View the results of report ${report.report_id}`,
+          "data-action": "view",
+        },
+        "View",
+      );
+      view.addEventListener("click", () => openResults(report.report_id, report));
+      actions.append(view, " ");
+    }
+    actions.append(remove);
     return el(
       "tr",
       { "data-report-id": report.report_id },
@@ -273,7 +290,7 @@
       el("td", { class: "num" }, report.row_count === null ? "—" : String(report.row_count)),
       el("td", { class: "num nowrap" }, formatDuration(report.duration_s)),
       el("td", { class: "nowrap" }, ...(report.status === "Complete" ? downloadLinks(report.report_id) : ["—"])),
-      el("td", {}, remove),
+      actions,
     );
   }
 
@@ -424,7 +441,22 @@
       const asOf = $("as-of").value.trim();
       const body = { interpolation: $("interpolation").value };
       if (asOf) body.as_of = asOf;
+      const kind = $("report-kind").value;
+      // Only what differs from the take-home report is sent: a plain report
+      // stays the same request it always was.
+      if (kind !== "stores") body.kind = kind;
+      const maxGap = $("report-max-gap").value.trim();
+      if (maxGap) body.max_gap = maxGap;
+      if (kind === "daily") {
+        if ($("report-from").value) body.from = $("report-from").value;
+        if ($("report-to").value) body.to = $("report-to").value;
+      }
       triggerReport(body, $("trigger"));
+    });
+    $("report-kind").addEventListener("change", () => {
+      for (const field of document.querySelectorAll("[data-for-kind]")) {
+        field.hidden = field.dataset.forKind !== $("report-kind").value;
+      }
     });
     $("status-filter").addEventListener("change", () => {
       reportsState.status = $("status-filter").value;
@@ -520,10 +552,17 @@
             start: span && span.start,
             end: span && span.end,
             interpolation,
+            max_gap: $("chart-max-gap").value.trim(),
           })}`,
         ),
       ]);
       if (seq !== storeState.loadSeq) return;
+      // The trend belongs to one store: another store's is cleared.
+      if (storeState.trendFor !== storeId) {
+        $("trend").replaceChildren();
+        showMessage($("trend-message"), "");
+        storeState.trendFor = storeId;
+      }
       storeState.timeline = timeline;
       storeState.span = { start: timeline.start, end: timeline.end };
       $("store-view").hidden = false;
@@ -662,12 +701,20 @@
     const startMs = parseTime(timeline.start);
     const endMs = parseTime(timeline.end);
     const open = toIntervals(timeline.open);
-    const status = toIntervals(timeline.status, (item) => ({ active: Boolean(item.active) }));
+    // active: true (up), false (down) or null (no poll speaks for it).
+    const status = toIntervals(timeline.status, (item) => ({
+      active: item.active === null || item.active === undefined ? null : Boolean(item.active),
+    }));
+    const specialDates = new Map();
+    for (const row of timeline.special_hours || []) {
+      const text = row.start === null ? "closed" : `${row.start.slice(0, 5)}–${row.end.slice(0, 5)}`;
+      specialDates.set(row.date, [...(specialDates.get(row.date) || []), text]);
+    }
     const polls = (timeline.polls || [])
       .map((poll) => ({ t: parseTime(poll.t), active: Boolean(poll.active) }))
       .filter((poll) => poll.t !== null)
       .sort((a, b) => a.t - b.t);
-    const model = { zone, requestedZone, startMs, endMs, open, status, polls };
+    const model = { zone, requestedZone, startMs, endMs, open, status, polls, specialDates };
     storeState.model = model;
 
     $("chart-heading").textContent = `Week in local time (${requestedZone})`;
@@ -679,8 +726,9 @@
 
     const counted = intersect(status, open);
     const openMs = total(clip(open, startMs, endMs));
-    const upMs = total(counted.filter((s) => s.active));
-    const downMs = total(counted.filter((s) => !s.active));
+    const upMs = total(counted.filter((s) => s.active === true));
+    const downMs = total(counted.filter((s) => s.active === false));
+    const noDataMs = total(counted.filter((s) => s.active === null));
     const totals = $("chart-totals");
     totals.replaceChildren();
     if (status.length === 0) {
@@ -692,9 +740,12 @@
         el("span", { class: "up" }, `up ${hours(upMs)} h${share}`),
         " · ",
         el("span", { class: "down" }, `down ${hours(downMs)} h`),
+        ...(noDataMs > 0 ? [" · ", el("span", { class: "nodata" }, `no data ${hours(noDataMs)} h`)] : []),
         ` · ${polls.length} polls`,
       );
     }
+    renderGapRule(timeline.max_gap_minutes, timeline.interpolation);
+    renderOutages(model, counted);
     drawChart(model);
     renderDayTable(model);
   }
@@ -713,15 +764,20 @@
         el(
           "tr",
           {},
-          el("td", { class: "nowrap" }, `${weekday} ${day.date}`),
+          el("td", { class: "nowrap" }, `${weekday} ${day.date}${model.specialDates.has(day.date) ? " (special hours)" : ""}`),
           el("td", { class: "num" }, hours(total(dayOpen))),
-          el("td", { class: "num" }, hours(total(counted.filter((s) => s.active)))),
-          el("td", { class: "num" }, hours(total(counted.filter((s) => !s.active)))),
+          el("td", { class: "num" }, hours(total(counted.filter((s) => s.active === true)))),
+          el("td", { class: "num" }, hours(total(counted.filter((s) => s.active === false)))),
+          el("td", { class: "num" }, hours(total(counted.filter((s) => s.active === null)))),
           el("td", { class: "num" }, String(dayPolls.filter((p) => p.active).length)),
           el("td", { class: "num" }, String(dayPolls.filter((p) => !p.active).length)),
         ),
       );
     }
+  }
+
+  function bandClass(active) {
+    return active === null ? "band-nodata" : active ? "band-up" : "band-down";
   }
 
   function drawChart(model) {
@@ -795,14 +851,32 @@
         svgEl("rect", { class: "track", x: whole.x, y: y + 3, width: whole.w, height: rowHeight - 6 }),
       );
 
+      // Special hours replace the weekly hours on their dates: drawn in their own colour.
+      const special = model.specialDates.get(day.date);
+      if (special) {
+        row.append(
+          svgEl(
+            "rect",
+            { class: "special-day", x: whole.x, y: y + 1, width: whole.w, height: 2, "data-kind": "special-day" },
+            svgTitle(`Special hours on ${day.date}: ${special.join(", ")}`),
+          ),
+        );
+      }
       const openGroup = svgEl("g", { class: "open-hours" });
       for (const piece of clip(open, day.start, day.end)) {
         const s = span(piece.start, piece.end);
         openGroup.append(
           svgEl(
             "rect",
-            { class: "open", x: s.x, y: y + 3, width: s.w, height: rowHeight - 6, "data-kind": "open" },
-            svgTitle(`Open ${localParts(piece.start, zone).clock}–${piece.end >= day.end ? "24:00" : localParts(piece.end, zone).clock}`),
+            {
+              class: special ? "open special" : "open",
+              x: s.x,
+              y: y + 3,
+              width: s.w,
+              height: rowHeight - 6,
+              "data-kind": special ? "special" : "open",
+            },
+            svgTitle(`${special ? "Special hours" : "Open"} ${localParts(piece.start, zone).clock}–${piece.end >= day.end ? "24:00" : localParts(piece.end, zone).clock}`),
           ),
         );
       }
@@ -817,7 +891,7 @@
         const s = span(piece.start, piece.end);
         band.append(
           svgEl("rect", {
-            class: `${piece.active ? "band-up" : "band-down"} outside`,
+            class: `${bandClass(piece.active)} outside`,
             x: s.x,
             y: bandY,
             width: s.w,
@@ -827,17 +901,17 @@
       }
       for (const piece of intersect(dayStatus, clip(open, day.start, day.end))) {
         const s = span(piece.start, piece.end);
-        const label = `${piece.active ? "Up" : "Down"} ${localParts(piece.start, zone).clock}–${piece.end >= day.end ? "24:00" : localParts(piece.end, zone).clock} (${hours(piece.end - piece.start)} h)`;
+        const label = `${piece.active === null ? "No data" : piece.active ? "Up" : "Down"} ${localParts(piece.start, zone).clock}–${piece.end >= day.end ? "24:00" : localParts(piece.end, zone).clock} (${hours(piece.end - piece.start)} h)`;
         band.append(
           svgEl(
             "rect",
             {
-              class: piece.active ? "band-up" : "band-down",
+              class: bandClass(piece.active),
               x: s.x,
               y: bandY,
               width: s.w,
               height: 8,
-              "data-kind": piece.active ? "up" : "down",
+              "data-kind": piece.active === null ? "nodata" : piece.active ? "up" : "down",
             },
             svgTitle(label),
           ),
@@ -883,6 +957,10 @@
     $("chart-interpolation").addEventListener("change", () => {
       if (storeState.storeId) selectStore(storeState.storeId, storeState.span);
     });
+    $("chart-max-gap").addEventListener("change", () => {
+      if (storeState.storeId) selectStore(storeState.storeId, storeState.span);
+    });
+    $("trend-load").addEventListener("click", loadTrend);
     $("week-earlier").addEventListener("click", () => shiftWeek(-1));
     $("week-later").addEventListener("click", () => shiftWeek(1));
     $("store-report").addEventListener("click", (event) => {
@@ -899,17 +977,601 @@
       }, 150);
     });
     searchStores("");
-    const match = /^#store=(.+)$/.exec(location.hash);
-    if (match) {
+    const followHash = () => {
+      const match = /^#store=(.+)$/.exec(location.hash);
+      if (!match) return;
       try {
-        selectStore(decodeURIComponent(match[1]));
+        const storeId = decodeURIComponent(match[1]);
+        if (storeId !== storeState.storeId) selectStore(storeId);
       } catch {
         // A malformed link: ignore it.
       }
+    };
+    window.addEventListener("hashchange", followHash);
+    followHash();
+  }
+
+  // ------------------------------------------------------- dashboard settings
+
+  const settingsState = { maxGap: null };
+
+  async function loadDashboardSettings() {
+    try {
+      const settings = await api("GET", "/dashboard/settings");
+      settingsState.maxGap = settings.max_gap_minutes;
+    } catch {
+      settingsState.maxGap = null; // an older server: no default gap
     }
+    if (settingsState.maxGap !== null) $("chart-max-gap").value = String(settingsState.maxGap);
+  }
+
+  function formatMinutes(minutes) {
+    return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(2).replace(/0+$/, "");
+  }
+
+  /** The max-gap rule the chart was drawn with, in words. */
+  function renderGapRule(maxGap, interpolation) {
+    const source =
+      maxGap === settingsState.maxGap && maxGap !== null ? " (the server's default)" : "";
+    let text;
+    if (maxGap === null || maxGap === undefined) {
+      text =
+        "Max gap: none. Every moment takes the status of the " +
+        (interpolation === "previous" ? "poll before it" : "nearest poll") +
+        ", however far away.";
+    } else {
+      const reach =
+        interpolation === "previous"
+          ? `for at most ${formatMinutes(maxGap)} minutes after it`
+          : `for at most ${formatMinutes(maxGap / 2)} minutes either side`;
+      text = `Max gap: ${formatMinutes(maxGap)} minutes${source}. A poll speaks ${reach}; business time no poll speaks for is no data, counted as neither up nor down.`;
+    }
+    $("gap-rule").textContent = text;
+  }
+
+  // ------------------------------------------------------------------ outages
+
+  function formatLength(ms) {
+    const minutes = ms / 60_000;
+    if (minutes < 60) return `${minutes.toFixed(minutes < 10 ? 1 : 0)} min`;
+    return `${Math.floor(minutes / 60)} h ${Math.round(minutes % 60)} min`;
+  }
+
+  /** Maximal stretches of business time estimated down, from the chart's data. */
+  function renderOutages(model, counted) {
+    const merged = [];
+    for (const piece of counted.filter((s) => s.active === false).sort((a, b) => a.start - b.start)) {
+      const last = merged[merged.length - 1];
+      if (last && last.end === piece.start) last.end = piece.end;
+      else merged.push({ start: piece.start, end: piece.end });
+    }
+    const body = $("outages-body");
+    if (merged.length === 0) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "3", class: "empty" }, "No outages in this span.")));
+      return;
+    }
+    body.replaceChildren(
+      ...merged
+        .sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start)
+        .map((outage) =>
+          el(
+            "tr",
+            { "data-outage-start": new Date(outage.start).toISOString() },
+            el("td", { class: "nowrap" }, formatLocal(outage.start, model.zone)),
+            el("td", { class: "nowrap" }, formatLocal(outage.end, model.zone)),
+            el("td", { class: "num nowrap" }, formatLength(outage.end - outage.start)),
+          ),
+        ),
+    );
+  }
+
+  // -------------------------------------------------------------- daily trend
+
+  const DAY_MS_UTC = 86_400_000;
+
+  /** A report's rows once it is complete; triggers it and waits. */
+  async function finishedReportRows(body, onWait) {
+    const started = await api("POST", "/trigger_report", body);
+    let delay = 300;
+    for (;;) {
+      const report = await api("GET", `/reports/${encodeURIComponent(started.report_id)}`);
+      if (report.status === "Complete") break;
+      if (report.status === "Failed") throw new ApiError(0, report.error || "the report failed");
+      onWait(report.status);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 1.5, 2000);
+    }
+    return api(
+      "GET",
+      `/reports/${encodeURIComponent(started.report_id)}/rows${query({ sort: "date", order: "asc", limit: 500 })}`,
+    );
+  }
+
+  async function loadTrend() {
+    const storeId = storeState.storeId;
+    const model = storeState.model;
+    if (!storeId || !model) return;
+    const weeks = Number($("trend-weeks").value);
+    // The trend ends on the local date of the chart's end.
+    const to = localParts(model.endMs - 1, model.zone).date;
+    const from = new Date(Date.parse(`${to}T00:00:00Z`) - (weeks * 7 - 1) * DAY_MS_UTC)
+      .toISOString()
+      .slice(0, 10);
+    const body = { kind: "daily", store_ids: [storeId], from, to, interpolation: $("chart-interpolation").value };
+    const maxGap = $("chart-max-gap").value.trim();
+    if (maxGap) body.max_gap = maxGap;
+    const message = $("trend-message");
+    showMessage(message, `Computing the daily report ${from} to ${to}…`);
+    $("trend-load").disabled = true;
+    try {
+      const page = await finishedReportRows(body, (status) =>
+        showMessage(message, `Daily report ${status.toLowerCase()}…`),
+      );
+      if (storeState.storeId !== storeId) return;
+      drawTrend(page.items, from, to);
+      showMessage(message, `Uptime share of business hours per local day, ${from} to ${to}.`);
+    } catch (error) {
+      if (storeState.storeId !== storeId) return;
+      const unsupported = error.status === 422 && /kind|from|to|extra/i.test(error.message);
+      showMessage(
+        message,
+        unsupported
+          ? "Daily reports are not available on this server."
+          : `Could not compute the daily trend: ${error.message}`,
+        true,
+      );
+      onUnauthorized(error);
+    } finally {
+      $("trend-load").disabled = false;
+    }
+  }
+
+  function drawTrend(rows, from, to) {
+    const box = $("trend");
+    const byDate = new Map(rows.map((row) => [row.date, row]));
+    const dates = [];
+    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS_UTC) {
+      dates.push(new Date(t).toISOString().slice(0, 10));
+    }
+    const width = Math.max(320, Math.round(box.clientWidth || 900));
+    const height = 170;
+    const left = 38;
+    const bottom = 22;
+    const plot = width - left - 6;
+    const step = plot / Math.max(dates.length, 1);
+    const y = (share) => 8 + (height - bottom - 8) * (1 - share);
+    const svg = svgEl("svg", {
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      role: "img",
+      "aria-label": `Uptime share per day from ${from} to ${to}`,
+    });
+    const axis = svgEl("g", { class: "hours-axis", "aria-hidden": "true" });
+    for (const share of [0, 0.5, 1]) {
+      axis.append(
+        svgEl("line", { class: "grid", x1: left, x2: width - 6, y1: y(share), y2: y(share) }),
+        svgEl("text", { x: left - 4, y: y(share) + 4, "text-anchor": "end" }, `${share * 100}%`),
+      );
+    }
+    svg.append(axis);
+    dates.forEach((date, index) => {
+      const row = byDate.get(date);
+      const x = left + index * step + step * 0.15;
+      const w = Math.max(step * 0.7, 1);
+      if (index % 7 === 0) {
+        svg.append(svgEl("text", { x: left + index * step, y: height - 6, class: "trend-label" }, date.slice(5)));
+      }
+      if (!row || !(row.business_hours > 0)) {
+        svg.append(
+          svgEl("rect", { class: "trend-closed", x, y: y(0) - 2, width: w, height: 2, "data-kind": "closed" }, svgTitle(`${date}: no business hours`)),
+        );
+        return;
+      }
+      const share = row.uptime / row.business_hours;
+      const down = row.downtime / row.business_hours;
+      const group = svgEl("g", { "data-date": date });
+      group.append(
+        svgEl("rect", { class: "band-up", x, y: y(share), width: w, height: y(0) - y(share), "data-kind": "trend-up" }),
+        svgEl("rect", { class: "band-down", x, y: y(share + down), width: w, height: y(share) - y(share + down) }),
+      );
+      if (row.nodata > 0) {
+        const gap = row.nodata / row.business_hours;
+        group.append(svgEl("rect", { class: "band-nodata", x, y: y(share + down + gap), width: w, height: y(share + down) - y(share + down + gap) }));
+      }
+      group.append(svgTitle(`${date}: up ${(100 * share).toFixed(1)}% of ${row.business_hours} h, down ${row.downtime} h${row.nodata ? `, no data ${row.nodata} h` : ""}`));
+      svg.append(group);
+    });
+    box.replaceChildren(svg);
+  }
+
+  // ----------------------------------------------------------------- results
+
+  const ROWS_PAGE = 25;
+  const resultsState = {
+    reportId: null,
+    sort: null,
+    order: null,
+    offset: 0,
+    filters: {},
+    columns: [],
+    key: "store_id",
+    seq: 0,
+  };
+
+  const COLUMN_LABELS = {
+    store_id: "Store",
+    group: "Group",
+    stores: "Stores",
+    date: "Date",
+    business_hours: "Business (h)",
+    uptime: "Up (h)",
+    downtime: "Down (h)",
+    nodata: "No data (h)",
+  };
+
+  function columnLabel(name) {
+    if (COLUMN_LABELS[name]) return COLUMN_LABELS[name];
+    const match = /^(uptime|downtime|nodata)_last_(hour|day|week)$/.exec(name);
+    if (!match) return name;
+    const what = { uptime: "Up", downtime: "Down", nodata: "No data" }[match[1]];
+    return `${what} last ${match[2]} (${match[2] === "hour" ? "min" : "h"})`;
+  }
+
+  function percent(share) {
+    return share === null || share === undefined ? "—" : `${(100 * share).toFixed(2)}%`;
+  }
+
+  function number(value) {
+    return typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : String(value);
+  }
+
+  function storeLink(storeId) {
+    const link = el("a", { href: `#store=${encodeURIComponent(storeId)}`, "data-store-link": storeId }, storeId);
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      selectStore(storeId);
+      $("stores-heading").scrollIntoView({ block: "start" });
+    });
+    return link;
+  }
+
+  async function openResults(reportId, report) {
+    resultsState.reportId = reportId;
+    resultsState.sort = null;
+    resultsState.order = null;
+    resultsState.offset = 0;
+    resultsState.filters = {};
+    $("rows-form").reset();
+    $("results-view").hidden = false;
+    showMessage($("results-message"), `Loading report ${reportId}…`);
+    $("results-about").textContent = report
+      ? `Report ${reportId}: ${reportOptions(report)}; data up to ${formatUtc(report.now)} UTC.`
+      : `Report ${reportId}.`;
+    $("results-heading").scrollIntoView({ block: "start" });
+    await Promise.all([loadResultsSummary(), loadRows()]);
+  }
+
+  function summaryTile(label, value, detail) {
+    return el(
+      "div",
+      { class: "tile" },
+      el("span", { class: "tile-label" }, label),
+      el("span", { class: "tile-value" }, value),
+      detail ? el("span", { class: "tile-detail" }, detail) : null,
+    );
+  }
+
+  async function loadResultsSummary() {
+    const reportId = resultsState.reportId;
+    try {
+      const summary = await api("GET", `/reports/${encodeURIComponent(reportId)}/summary`);
+      if (reportId !== resultsState.reportId) return;
+      resultsState.key = summary.key;
+      const widest = summary.windows[summary.windows.length - 1];
+      const tiles = [
+        summaryTile(summary.key === "group" ? "Groups" : "Stores", number(summary.keys), summary.key === "group" ? `${number(summary.stores)} memberships` : null),
+      ];
+      if (widest) {
+        const name = widest.window.replace("_", " ");
+        tiles.push(
+          summaryTile(`Business ${widest.unit}, ${name}`, number(widest.business)),
+          summaryTile(`Uptime share, ${name}`, percent(widest.uptime_share)),
+          summaryTile(`With any downtime, ${name}`, number(widest.with_downtime), `of ${number(summary.keys)}`),
+        );
+        if (widest.nodata_share !== null) tiles.push(summaryTile(`No data, ${name}`, percent(widest.nodata_share)));
+      }
+      for (const window of summary.windows.slice(0, -1)) {
+        tiles.push(summaryTile(`Uptime share, ${window.window.replace("_", " ")}`, percent(window.uptime_share)));
+      }
+      $("fleet-summary").replaceChildren(...tiles);
+      const worst = $("worst-list");
+      worst.replaceChildren();
+      if (summary.worst.length && widest) {
+        const list = el("ol", {});
+        for (const item of summary.worst) {
+          const id = item[summary.key];
+          list.append(
+            el(
+              "li",
+              {},
+              summary.key === "store_id" ? storeLink(id) : el("span", {}, id),
+              ` — down ${number(item[`downtime${widest.window === "day" ? "" : `_${widest.window}`}`])} ${widest.unit}`,
+            ),
+          );
+        }
+        worst.append(el("h3", {}, summary.key === "group" ? "Worst groups" : "Worst stores"), list);
+      }
+      $("groups-panel").hidden = summary.key !== "store_id";
+      if (summary.key === "store_id") loadGroupsTable(reportId);
+    } catch (error) {
+      showMessage($("results-message"), `Could not summarise the report: ${error.message}`, true);
+    }
+  }
+
+  function thresholdColumns(columns) {
+    return columns.filter((name) => /^(uptime|downtime|nodata|business_hours|stores)/.test(name));
+  }
+
+  function renderRowsHead(page) {
+    const head = $("rows-head");
+    head.replaceChildren(
+      ...page.columns.map((name) => {
+        const sorted = page.sort === name;
+        const button = el(
+          "button",
+          { type: "button", class: "sort", "data-sort": name },
+          columnLabel(name),
+          el("span", { class: "sort-mark", "aria-hidden": "true" }, sorted ? (page.order === "desc" ? " ▼" : " ▲") : ""),
+        );
+        button.addEventListener("click", () => {
+          // A new column sorts the worst first for numbers, A to Z for text.
+          const numeric = name !== resultsState.key && name !== "date";
+          resultsState.order = sorted ? (page.order === "desc" ? "asc" : "desc") : numeric ? "desc" : "asc";
+          resultsState.sort = name;
+          resultsState.offset = 0;
+          loadRows().then(() => {
+            const again = document.querySelector(`#rows-head button[data-sort="${CSS.escape(name)}"]`);
+            if (again) again.focus();
+          });
+        });
+        const numeric = name !== resultsState.key && name !== "date";
+        return el(
+          "th",
+          {
+            scope: "col",
+            class: numeric ? "num" : null,
+            "aria-sort": sorted ? (page.order === "desc" ? "descending" : "ascending") : "none",
+          },
+          button,
+        );
+      }),
+    );
+    const select = $("rows-threshold-column");
+    if (select.options.length === 0 || select.dataset.report !== resultsState.reportId) {
+      select.replaceChildren(...thresholdColumns(page.columns).map((name) => el("option", { value: name }, columnLabel(name))));
+      select.value = page.columns.includes("downtime_last_week") ? "downtime_last_week" : select.value;
+      select.dataset.report = resultsState.reportId;
+    }
+  }
+
+  async function loadRows() {
+    const reportId = resultsState.reportId;
+    if (!reportId) return;
+    const seq = ++resultsState.seq;
+    const params = new URLSearchParams();
+    if (resultsState.sort) params.set("sort", resultsState.sort);
+    if (resultsState.order) params.set("order", resultsState.order);
+    const filters = resultsState.filters;
+    if (filters.prefix) params.set("prefix", filters.prefix);
+    if (filters.group) params.set("group", filters.group);
+    if (filters.column && filters.min) params.append("min", `${filters.column}:${filters.min}`);
+    if (filters.column && filters.max) params.append("max", `${filters.column}:${filters.max}`);
+    params.set("limit", String(ROWS_PAGE));
+    params.set("offset", String(resultsState.offset));
+    try {
+      const page = await api("GET", `/reports/${encodeURIComponent(reportId)}/rows?${params}`);
+      if (seq !== resultsState.seq) return;
+      resultsState.columns = page.columns;
+      resultsState.key = page.columns[0] === "group" ? "group" : resultsState.key;
+      renderRowsHead(page);
+      const body = $("rows-body");
+      body.replaceChildren(
+        ...page.items.map((item) =>
+          el(
+            "tr",
+            {},
+            ...page.columns.map((name) => {
+              const value = item[name];
+              if (name === "store_id") return el("td", {}, storeLink(value));
+              const numeric = typeof value === "number";
+              return el("td", { class: numeric ? "num" : "nowrap" }, numeric ? number(value) : String(value ?? "—"));
+            }),
+          ),
+        ),
+      );
+      if (page.items.length === 0) {
+        body.append(el("tr", {}, el("td", { colspan: String(page.columns.length), class: "empty" }, "No rows match.")));
+      }
+      const first = page.total === 0 ? 0 : page.offset + 1;
+      const last = page.offset + page.items.length;
+      $("rows-info").textContent = `${number(first)}–${number(last)} of ${number(page.total)}${page.total < page.rows ? ` (${number(page.rows)} in the report)` : ""}`;
+      $("rows-prev").disabled = page.offset === 0;
+      $("rows-next").disabled = last >= page.total;
+      showMessage($("results-message"), "");
+    } catch (error) {
+      if (seq !== resultsState.seq) return;
+      showMessage($("results-message"), `Could not read the report: ${error.message}`, true);
+    }
+  }
+
+  async function loadGroupChoices() {
+    try {
+      const page = await api("GET", `/groups${query({ limit: 1000 })}`);
+      const select = $("rows-group");
+      const current = select.value;
+      select.replaceChildren(
+        el("option", { value: "" }, "All stores"),
+        ...page.items.map((item) => el("option", { value: item.group }, `${item.group} (${item.members})`)),
+      );
+      select.value = current;
+      return page.items;
+    } catch {
+      return [];
+    }
+  }
+
+  const GROUPS_SHOWN = 20;
+
+  async function loadGroupsTable(reportId) {
+    const groups = (await loadGroupChoices()).slice(0, GROUPS_SHOWN);
+    const body = $("groups-body");
+    if (groups.length === 0) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "6", class: "empty" }, "No groups loaded (load a groups feed below).")));
+      return;
+    }
+    const summaries = await Promise.all(
+      groups.map((item) =>
+        api("GET", `/reports/${encodeURIComponent(reportId)}/summary${query({ group: item.group })}`).catch(() => null),
+      ),
+    );
+    if (reportId !== resultsState.reportId) return;
+    const rows = groups
+      .map((item, index) => ({ group: item.group, summary: summaries[index] }))
+      .filter((row) => row.summary && row.summary.stores > 0);
+    const widest = (row) => row.summary.windows[row.summary.windows.length - 1];
+    // Worst groups first: the lowest uptime share.
+    rows.sort((a, b) => (widest(a).uptime_share ?? 1) - (widest(b).uptime_share ?? 1));
+    body.replaceChildren(
+      ...rows.map((row) => {
+        const window = widest(row);
+        const worst = el("td", {});
+        row.summary.worst.slice(0, 3).forEach((item, index) => {
+          if (index) worst.append(", ");
+          worst.append(storeLink(item.store_id));
+        });
+        if (!row.summary.worst.length) worst.append("none down");
+        const pick = el("button", { type: "button", class: "link", "data-group": row.group }, row.group);
+        pick.addEventListener("click", () => {
+          $("rows-group").value = row.group;
+          $("rows-form").requestSubmit();
+        });
+        return el(
+          "tr",
+          {},
+          el("td", {}, pick),
+          el("td", { class: "num" }, number(row.summary.stores)),
+          el("td", { class: "num" }, percent(window.uptime_share)),
+          el("td", { class: "num" }, number(window.downtime)),
+          el("td", { class: "num" }, number(window.with_downtime)),
+          worst,
+        );
+      }),
+    );
+    if (rows.length === 0) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "6", class: "empty" }, "No group has a store in this report.")));
+    }
+  }
+
+  function setUpResults() {
+    $("rows-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      resultsState.filters = {
+        prefix: $("rows-prefix").value,
+        group: $("rows-group").value,
+        column: $("rows-threshold-column").value,
+        min: $("rows-min").value.trim(),
+        max: $("rows-max").value.trim(),
+      };
+      resultsState.offset = 0;
+      loadRows();
+    });
+    $("rows-prev").addEventListener("click", () => {
+      resultsState.offset = Math.max(0, resultsState.offset - ROWS_PAGE);
+      loadRows();
+    });
+    $("rows-next").addEventListener("click", () => {
+      resultsState.offset += ROWS_PAGE;
+      loadRows();
+    });
+    loadGroupChoices();
+  }
+
+  // ----------------------------------------------------------------- uploads
+
+  async function upload(feed, file, strict) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    const headers = { Accept: "application/json" };
+    const key = apiKey();
+    if (key) headers["X-API-Key"] = key;
+    let response;
+    try {
+      response = await fetch(`/ingest/${encodeURIComponent(feed)}${query({ strict: strict ? "true" : "" })}`, {
+        method: "POST",
+        headers,
+        body: form,
+      });
+    } catch {
+      throw new ApiError(0, "The server cannot be reached.");
+    }
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      const message = response.status === 401 ? "The server needs a valid API key: enter it at the top of the page." : (data && data.error) || `${response.status} ${response.statusText}`;
+      throw new ApiError(response.status, message);
+    }
+    return data;
+  }
+
+  async function showRejects(ingestId) {
+    const page = await api("GET", `/ingests/${ingestId}/rejects${query({ limit: 100 })}`);
+    $("upload-rejects").hidden = page.items.length === 0;
+    $("rejects-body").replaceChildren(
+      ...page.items.map((item) =>
+        el("tr", {}, el("td", { class: "num" }, String(item.line)), el("td", {}, item.reason), el("td", {}, el("code", {}, item.raw))),
+      ),
+    );
+    if (page.total > page.items.length) {
+      $("rejects-body").append(el("tr", {}, el("td", { colspan: "3", class: "empty" }, `… and ${page.total - page.items.length} more (GET /ingests/${ingestId}/rejects).`)));
+    }
+  }
+
+  function setUpUploads() {
+    $("upload-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const file = $("upload-file").files[0];
+      const feed = $("upload-feed").value;
+      const message = $("upload-message");
+      if (!file) {
+        showMessage(message, "Choose a CSV file first.", true);
+        return;
+      }
+      $("upload-button").disabled = true;
+      $("upload-rejects").hidden = true;
+      showMessage(message, `Uploading ${file.name}…`);
+      try {
+        const result = await upload(feed, file, $("upload-strict").checked);
+        showMessage(
+          message,
+          `${file.name} (${feed}): loaded ${number(result.loaded)} rows, rejected ${number(result.rejected)}.` +
+            (result.committed ? "" : " Nothing was kept (strict)."),
+          result.rejected > 0,
+        );
+        if (result.rejected > 0) await showRejects(result.ingest_id);
+        if (feed === "groups") loadGroupChoices();
+        searchStores($("store-query").value.trim());
+      } catch (error) {
+        showMessage(message, `Could not load ${file.name}: ${error.message}`, true);
+        onUnauthorized(error);
+      } finally {
+        $("upload-button").disabled = false;
+      }
+    });
   }
 
   setUpApiKey();
   setUpReports();
-  setUpStores();
+  setUpResults();
+  setUpUploads();
+  loadDashboardSettings().finally(setUpStores);
 })();
