@@ -446,7 +446,7 @@
       // stays the same request it always was.
       if (kind !== "stores") body.kind = kind;
       const maxGap = $("report-max-gap").value.trim();
-      if (maxGap) body.max_gap = maxGap;
+      if (maxGap) body.max_gap = minutesValue(maxGap);
       if (kind === "daily") {
         if ($("report-from").value) body.from = $("report-from").value;
         if ($("report-to").value) body.to = $("report-to").value;
@@ -1005,6 +1005,12 @@
     if (settingsState.maxGap !== null) $("chart-max-gap").value = String(settingsState.maxGap);
   }
 
+  /** Minutes as a JSON number when they are one; otherwise the text, for
+   * the server to refuse with its reason. */
+  function minutesValue(text) {
+    return /^\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+  }
+
   function formatMinutes(minutes) {
     return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(2).replace(/0+$/, "");
   }
@@ -1099,7 +1105,7 @@
       .slice(0, 10);
     const body = { kind: "daily", store_ids: [storeId], from, to, interpolation: $("chart-interpolation").value };
     const maxGap = $("chart-max-gap").value.trim();
-    if (maxGap) body.max_gap = maxGap;
+    if (maxGap) body.max_gap = minutesValue(maxGap);
     const message = $("trend-message");
     showMessage(message, `Computing the daily report ${from} to ${to}…`);
     $("trend-load").disabled = true;
@@ -1350,7 +1356,8 @@
     const select = $("rows-threshold-column");
     if (select.options.length === 0 || select.dataset.report !== resultsState.reportId) {
       select.replaceChildren(...thresholdColumns(page.columns).map((name) => el("option", { value: name }, columnLabel(name))));
-      select.value = page.columns.includes("downtime_last_week") ? "downtime_last_week" : select.value;
+      const preferred = ["downtime_last_week", "downtime"].find((name) => page.columns.includes(name));
+      if (preferred) select.value = preferred;
       select.dataset.report = resultsState.reportId;
     }
   }
