@@ -254,3 +254,20 @@ def test_a_filtered_table_summarises_only_the_rows_kept() -> None:
     table = ReportTable(_stores_frame()).filtered(RowQuery(keys=["a2", "c"]))
     summary = table.summary()
     assert (summary["stores"], summary["windows"][2]["downtime"]) == (2, 70.0)
+
+
+def test_sort_orders_are_stable_over_the_whole_range_of_values() -> None:
+    rng = np.random.default_rng(3)
+    for low, high in ((0, 5), (-(10**6), 10**6), (-(2**62), 2**62)):
+        values = rng.integers(low, high, 2000, dtype=np.int64)
+        frame = pa.table(
+            {
+                "store_id": pa.array([f"s{i:05d}" for i in range(len(values))]),
+                "uptime_last_week": pa.array(values),
+                "downtime_last_week": pa.array(values),
+            }
+        )
+        table = ReportTable(frame)
+        for descending in (False, True):
+            expected = np.argsort(-values if descending else values, kind="stable")
+            assert np.array_equal(table.order("uptime_last_week", descending), expected)

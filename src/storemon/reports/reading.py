@@ -88,6 +88,25 @@ class Window:
     business: str | None
 
 
+def _stable_order(values: npt.NDArray[np.int64], descending: bool) -> npt.NDArray[np.int64]:
+    """Indices sorting ``values``, ties in index order.
+
+    >>> _stable_order(np.array([5, 1, 5, 3]), descending=True).tolist()
+    [0, 2, 3, 1]
+    """
+    count = len(values)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(values.min()), int(values.max())
+    if (high - low + 1) * count < 2**62:
+        # One unstable sort of rank * count + index is stable by construction
+        # and several times faster than numpy's stable argsort.
+        rank = high - values if descending else values - low
+        keys = np.sort(rank * count + np.arange(count, dtype=np.int64))
+        return keys % count
+    return np.argsort(-values if descending else values, kind="stable").astype(np.int64)
+
+
 class ReportTable:
     """A decoded report frame, ready to page through.
 
@@ -170,8 +189,7 @@ class ReportTable:
         if cached is None:
             kind = self.frame.schema.field(column).type
             if pa.types.is_decimal(kind) or pa.types.is_integer(kind):
-                values = self.values(column)
-                cached = np.argsort(-values if descending else values, kind="stable")
+                cached = _stable_order(self.values(column), descending)
             else:
                 # Arrow's sort is stable too: dates, instants and text.
                 order = "descending" if descending else "ascending"
