@@ -394,7 +394,9 @@
     downloads.hidden = status !== "Complete";
     downloads.replaceChildren();
     if (status === "Complete") {
-      downloads.append("Download: ", ...downloadLinks(reportId));
+      const view = el("button", { type: "button", class: "secondary", "data-action": "view" }, "View results");
+      view.addEventListener("click", () => openResults(reportId, report.now ? report : null));
+      downloads.append("Download: ", ...downloadLinks(reportId), " ", view);
     }
   }
 
