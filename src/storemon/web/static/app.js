@@ -231,6 +231,7 @@
   function reportOptions(report) {
     const parts = [report.kind && report.kind !== "stores" ? `${report.kind}, ${report.interpolation}` : report.interpolation];
     if (report.max_gap !== null && report.max_gap !== undefined) parts.push(`max gap ${report.max_gap} min`);
+    if (report.from && report.to) parts.push(`${report.from} to ${report.to}`);
     if (report.as_of) parts.push(`as of ${formatUtc(report.as_of)}`);
     if (report.store_ids && report.store_ids.length) {
       parts.push(
