@@ -24,6 +24,7 @@ from storemon.api.routes import groups as group_routes
 from storemon.api.routes import ingest as ingest_routes
 from storemon.api.routes import ops as ops_routes
 from storemon.api.routes import outages as outage_routes
+from storemon.api.routes import report_rows as report_rows_routes
 from storemon.api.routes import reports as report_routes
 from storemon.api.routes import stores as store_routes
 from storemon.bootstrap import Services, bootstrap
@@ -119,6 +120,7 @@ def create_app(
     install_metrics(app)
     install_error_handlers(app)
     app.include_router(report_routes.router)
+    app.include_router(report_rows_routes.router)
     app.include_router(store_routes.router)
     app.include_router(outage_routes.router)
     app.include_router(ingest_routes.router)
