@@ -209,7 +209,7 @@
 
   function downloadLinks(reportId) {
     const base = `/reports/${encodeURIComponent(reportId)}/download`;
-    const labels = { csv: "CSV", json: "JSON", parquet: "Parquet" };
+    const labels = { csv: "CSV", json: "JSON", parquet: "Parquet", xlsx: "XLSX" };
     return Object.entries(labels).map(([format, label]) =>
       el(
         "a",
