@@ -333,9 +333,7 @@ def test_feed_uploads_show_loaded_and_rejected_counts_and_the_rejected_rows(
         view.get_by_label("CSV file").set_input_files(str(path))
         view.get_by_role("button", name="Upload").click()
         loaded, rejected = expected[feed]
-        expect(message).to_contain_text(
-            f"({feed}): loaded {loaded} rows, rejected {rejected}."
-        )
+        expect(message).to_contain_text(f"({feed}): loaded {loaded} rows, rejected {rejected}.")
         rejects = view.locator("#rejects-body tr")
         if rejected:
             expect(rejects).to_have_count(rejected)
@@ -353,3 +351,24 @@ def test_feed_uploads_show_loaded_and_rejected_counts_and_the_rejected_rows(
     expect(message).to_contain_text("Could not load groups.csv")
     assert [p for p in problems if "status of 422" not in p] == []
 
+
+def test_a_per_group_report_is_triggered_from_the_page_or_said_to_be_unavailable(
+    playwright_api: Any, page: tuple[Any, list[str]]
+) -> None:
+    view, problems = page
+    expect = playwright_api.expect
+    view.get_by_label("Kind").select_option("groups")
+    # Only a daily report asks for dates.
+    assert view.get_by_label("From (local date)").is_hidden()
+    view.get_by_role("button", name="Trigger report").click()
+    message = view.locator("#report-message")
+    expect(message).not_to_have_text("Starting a report\u2026")
+    if "does not offer" in message.text_content():
+        assert [p for p in problems if "status of 422" not in p] == []
+        return
+    view.locator("#current-status", has_text="Complete").wait_for(timeout=30_000)
+    view.get_by_role("button", name="View results").click()
+    rows = view.locator("#rows-body tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("east")
+    assert problems == []

@@ -355,11 +355,24 @@
       watchReport(started.report_id, started.status);
       loadReports();
     } catch (error) {
-      showMessage($("report-message"), `Could not start the report: ${error.message}`, true);
+      const message = optionsRefused(error, body)
+        ? "This server does not offer these report options (kind, max gap or dates) yet."
+        : `Could not start the report: ${error.message}`;
+      showMessage($("report-message"), message, true);
       onUnauthorized(error);
     } finally {
       button.disabled = false;
     }
+  }
+
+  /** A server that predates report kinds refuses their fields by name. */
+  function optionsRefused(error, body) {
+    const sent = ["kind", "max_gap", "from", "to"].filter((name) => name in body);
+    return (
+      error.status === 422 &&
+      /Extra inputs are not permitted/.test(error.message) &&
+      sent.some((name) => error.message.includes(`${name}: Extra inputs`))
+    );
   }
 
   function stopWatching(hide = false) {
@@ -1121,7 +1134,7 @@
       showMessage(message, `Uptime share of business hours per local day, ${from} to ${to}.`);
     } catch (error) {
       if (storeState.storeId !== storeId) return;
-      const unsupported = error.status === 422 && /kind|from|to|extra/i.test(error.message);
+      const unsupported = optionsRefused(error, body);
       showMessage(
         message,
         unsupported
