@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storemon.data.database import DatabaseUnavailableError
 from storemon.data.retry import transient
 from storemon.messages import one_line, plain_words
 
@@ -74,16 +75,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(error_body(_validation_message(error)), status_code=422)
 
+    def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        path = request.url.path
+        log.warning("%s %s: database unavailable: %s", request.method, path, one_line(error))
+        return JSONResponse(
+            error_body("the database is unavailable; try again shortly"),
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(DatabaseUnavailableError)
+    async def _cannot_open(request: Request, error: DatabaseUnavailableError) -> JSONResponse:
+        # Raised where a connection is opened outside the server's pool (say,
+        # a heavy read in a worker process).
+        return _unavailable(request, error)
+
     @app.exception_handler(exc.SQLAlchemyError)
     async def _database(request: Request, error: exc.SQLAlchemyError) -> JSONResponse:
         if transient(error):
-            path = request.url.path
-            log.warning("%s %s: database unavailable: %s", request.method, path, one_line(error))
-            return JSONResponse(
-                error_body("the database is unavailable; try again shortly"),
-                status_code=503,
-                headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
-            )
+            return _unavailable(request, error)
         log.error("%s %s: database error", request.method, request.url.path, exc_info=error)
         return JSONResponse(error_body("internal error"), status_code=500)
 

@@ -33,6 +33,11 @@ class DatabaseError(Exception):
     """A database problem, worded for the user (one line, no traceback)."""
 
 
+class DatabaseUnavailableError(DatabaseError):
+    """The database could not be reached or opened (a server away, a network
+    cut): the API answers 503 with ``Retry-After``."""
+
+
 class SchemaNotCurrentError(DatabaseError):
     """The database has not been migrated to this version's schema."""
 
@@ -119,7 +124,7 @@ def make_engine(url: URL | str, **kwargs: Any) -> Engine:
             pass
     except exc.DBAPIError as error:
         engine.dispose()
-        raise DatabaseError(
+        raise DatabaseUnavailableError(
             f"cannot open database {shown(url)}: {first_line(error.orig)}"
         ) from None
     return engine

@@ -44,6 +44,7 @@ import numpy as np
 from storemon.data.database import (
     SQLITE_BUSY_TIMEOUT_MS,
     DatabaseError,
+    DatabaseUnavailableError,
     NoDatabaseError,
     SchemaNotCurrentError,
     backend_of,
@@ -508,7 +509,9 @@ def _adbc_transaction(
         database = driver.connect(target)
         connection = dm.AdbcConnection(database)
     except dm.Error as error:
-        raise DatabaseError(f"cannot open database {shown(url)}: {first_line(error)}") from None
+        raise DatabaseUnavailableError(
+            f"cannot open database {shown(url)}: {first_line(error)}"
+        ) from None
     try:
         connection.set_options(**{"adbc.connection.autocommit": "false"})
         for sql in setup:
