@@ -7,8 +7,6 @@ uploads with their rejected rows; each view at desktop and phone widths.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,10 +21,9 @@ from .test_dashboard import (
     CHROMIUM_ARGS,
     Server,
     _assert_not_blank,
-    _free_port,
     _missing,
     _screenshot,
-    _wait_until_up,
+    serving,
 )
 
 NEWEST_POLL = datetime(2023, 1, 25, 18, 0, tzinfo=UTC)
@@ -108,29 +105,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         "STOREMON_REPORT_WORKERS": "1",
         "STOREMON_DASHBOARD_MAX_GAP": str(DEFAULT_GAP),
     }
-    port = _free_port()
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "storemon.api.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base_url, process, folder / "server.log")
-        yield Server(base_url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+    with serving(folder, env) as server:
+        yield server
 
 
 @pytest.fixture

@@ -152,6 +152,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "STOREMON_REPORT_WORKERS": "1",
     }
     env.pop("STOREMON_CORS_ORIGINS", None)
+    with serving(folder, env) as server:
+        yield server
+
+
+
+@contextlib.contextmanager
+def serving(folder: Path, env: dict[str, str]) -> Iterator[Server]:
+    """A real server process on a free port with ``env``, logging to
+    ``folder/server.log``; stopped when the block ends."""
     port = _free_port()
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
@@ -175,7 +184,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.kill()
             process.wait(timeout=5)
         log.close()
-
 
 def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 20
