@@ -215,9 +215,7 @@ def report(
         except NoDatabaseError as error:
             raise UserError(f"{error} (storemon ingest creates it)") from None
         _write_atomically(out, render_csv(report_frame_of(built.report, request)))
-    if built.unknown_store_ids:
-        unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
-        _echo(f"warning: the database has no store {unknown}")
+    _warn_unknown_stores(built.unknown_store_ids)
     if as_of_us is not None and (built.first_poll_us is None or as_of_us < built.first_poll_us):
         _echo(f"warning: --as-of {as_of} is before every poll: the report is empty")
     noun = {"stores": "store", "daily": "row", "groups": "group"}[request.kind]
@@ -268,9 +266,7 @@ def outages(
         except NoDatabaseError as error:
             raise UserError(f"{error} (storemon ingest creates it)") from None
         _write_atomically(out, render_csv(outages_frame(built.outages, request)))
-    if built.unknown_store_ids:
-        unknown = ", ".join(repr(i) for i in built.unknown_store_ids)
-        _echo(f"warning: the database has no store {unknown}")
+    _warn_unknown_stores(built.unknown_store_ids)
     _echo(f"{plural(len(built.outages), 'outage')} -> {out}")
 
 
@@ -555,6 +551,12 @@ def _parse_date(option: str, text: str) -> int:
     if value is None:
         raise UserError(f"{option} {text!r} is not a date YYYY-MM-DD from 1900 to 2199")
     return value
+
+
+def _warn_unknown_stores(store_ids: tuple[str, ...]) -> None:
+    if store_ids:
+        unknown = ", ".join(repr(i) for i in store_ids)
+        _echo(f"warning: the database has no store {unknown}")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
