@@ -98,3 +98,26 @@ def test_the_api_refuses_reports_and_time_lines_before_the_horizon(database_url:
     assert "have been deleted (retention)" in old.json()["error"]
     assert recent.status_code == 200
     assert line.status_code == 422
+
+
+def test_the_api_refuses_daily_reports_and_outages_before_the_horizon(
+    database_url: str,
+) -> None:
+    load(database_url, "status", ROWS)
+    _prune(database_url, 40)
+    with api_client(database_url, poll_prune_interval_hours=0) as client:
+        old_daily = client.post(
+            "/trigger_report", json={"kind": "daily", "from": "2023-03-20", "to": "2023-04-02"}
+        )
+        daily = client.post(
+            "/trigger_report", json={"kind": "daily", "from": "2023-03-25", "to": "2023-04-02"}
+        )
+        old_outages = client.get("/outages", params={"from": "2023-03-01T00:00:00Z"})
+        outages = client.get("/outages")
+
+    assert old_daily.status_code == 422
+    assert old_daily.json()["error"].startswith("from: polls before 2023-03-22 12:00:00 UTC")
+    assert daily.status_code == 200
+    assert old_outages.status_code == 422
+    assert "have been deleted (retention)" in old_outages.json()["error"]
+    assert outages.status_code == 200

@@ -13,27 +13,34 @@ from sqlalchemy.engine import Engine
 from storemon.data.dataset import refresh_store_bounds
 from storemon.data.schema import polls, stores
 from storemon.data.snapshot import Span, reader_for
-from storemon.engine import Report, compute_report
+from storemon.engine import Report, compute_daily, compute_outages, compute_report
 from storemon.engine.model import END_OF_DAY
 from storemon.engine.report import HOUR_US, WEEK_US
 from storemon.ingest.service import load_chunks
 from storemon.reports.frame import uptime_frame
+from storemon.reports.frames import report_frame_of
 from storemon.reports.rendering import render_csv
-from storemon.reports.service import ReportRequest, build_report
+from storemon.reports.service import (
+    OutagesRequest,
+    ReportRequest,
+    build_outages,
+    build_report,
+)
 
 from .builders import hours_chunk, status_chunk, timezones_chunk, us
 
 START = us("2023-01-01 00:00")
 
 
-
 def csv_of(report: Report) -> bytes:
     """The report as the CSV a user downloads."""
     return render_csv(uptime_frame(report, ReportRequest()))
 
-def _load_random_history(engine: Engine, seed: int) -> list[str]:
+
+def _load_random_history(engine: Engine, seed: int, lone_early_polls: bool = True) -> list[str]:
     """Stores with polls over five weeks at random gaps, some stores starting
-    late, stopping early, or with one lone poll long before the rest."""
+    late, stopping early, or (``lone_early_polls``) with one lone poll long
+    before the rest."""
     rng = np.random.default_rng(seed)
     ids = [f"s{i}" for i in range(12)]
     rows: list[tuple[str, int, bool]] = []
@@ -44,12 +51,10 @@ def _load_random_history(engine: Engine, seed: int) -> list[str]:
         while ts < last:
             rows.append((store, ts, bool(rng.random() < 0.8)))
             ts += int(rng.integers(HOUR_US // 4, 30 * HOUR_US))
-        if i % 5 == 2:
+        if lone_early_polls and i % 5 == 2:
             rows.append((store, START - 9 * WEEK_US, True))
     load_chunks(engine, "timezones", [timezones_chunk([("s1", "Asia/Tokyo"), ("s2", "UTC")])])
-    load_chunks(
-        engine, "hours", [hours_chunk([("s1", 0, 3600, END_OF_DAY), ("s4", 5, 0, 7200)])]
-    )
+    load_chunks(engine, "hours", [hours_chunk([("s1", 0, 3600, END_OF_DAY), ("s4", 5, 0, 7200)])])
     load_chunks(engine, "status", [status_chunk(rows)])
     return ids
 
@@ -65,11 +70,13 @@ def _as_of_moments() -> list[int | None]:
     ]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# Without the lone early polls, reports near the start of the history take the
+# short-history read (every poll up to now) and later ones the windowed read.
+@pytest.mark.parametrize(("seed", "lone_early_polls"), [(1, True), (2, False)])
 def test_the_windowed_report_equals_the_report_on_every_poll(
-    engine: Engine, database_url: str, seed: int
+    engine: Engine, database_url: str, seed: int, lone_early_polls: bool
 ) -> None:
-    ids = _load_random_history(engine, seed)
+    ids = _load_random_history(engine, seed, lone_early_polls)
     reader = reader_for(database_url)
     everything, state = reader.read_snapshot()
     # SQLite: the server's sqlite3 read and the commands' ADBC read alike.
@@ -88,9 +95,37 @@ def test_the_windowed_report_equals_the_report_on_every_poll(
                 assert csv_of(built.report) == csv_of(full)
 
 
-def test_the_windowed_read_is_enough_under_a_max_gap_too(
+def test_daily_reports_and_outages_read_their_range_and_equal_those_on_every_poll(
     engine: Engine, database_url: str
 ) -> None:
+    _load_random_history(engine, seed=4)
+    reader = reader_for(database_url)
+    everything, state = reader.read_snapshot()
+    first_day = START // (24 * HOUR_US)
+    ranges = [(first_day + 8, first_day + 9), (first_day + 20, first_day + 40)]
+
+    for as_of in _as_of_moments():
+        now = as_of if as_of is not None else state.newest_poll_us
+        assert now is not None
+        for interpolation in ("nearest", "previous"):
+            for first, last in ranges:
+                request = ReportRequest(
+                    as_of, interpolation, kind="daily", first_date=first, last_date=last
+                )
+                built = build_report(reader, request)
+                full = compute_daily(everything, now, first, last, interpolation)
+                assert render_csv(report_frame_of(built.report, request)) == render_csv(
+                    report_frame_of(full, request)
+                )
+            for start in (None, START + 2 * WEEK_US + 5):
+                asked = OutagesRequest(from_us=start, as_of_us=as_of, interpolation=interpolation)
+                outages = build_outages(reader, asked).outages
+                expected = compute_outages(everything, now, start, None, interpolation)
+                for name in ("store_id", "start_tick", "end_tick"):
+                    assert getattr(outages, name).tolist() == getattr(expected, name).tolist()
+
+
+def test_the_windowed_read_is_enough_under_a_max_gap_too(engine: Engine, database_url: str) -> None:
     _load_random_history(engine, seed=3)
     reader = reader_for(database_url)
     everything, state = reader.read_snapshot()
@@ -136,6 +171,22 @@ def test_a_span_read_holds_the_polls_in_it_and_each_stores_last_before_it(
         ("a", us("2023-01-05 00:00")),
         ("b", us("2023-01-06 00:00")),
     ]
+
+
+def test_a_short_history_is_read_whole_and_a_long_one_by_span(
+    engine: Engine, database_url: str
+) -> None:
+    week = [("a", START + n * 24 * HOUR_US, True) for n in range(8)]
+    load_chunks(engine, "status", [status_chunk(week)])
+    reader = reader_for(database_url)
+    day = 24 * HOUR_US
+    # Polls before the span cover a day, less than half its week: all read.
+    short, _ = reader.read_snapshot(span=Span(START + day, START + WEEK_US + day))
+    assert len(short.polls.ts_us) == 8
+
+    # Six days before the span: its polls and the one before it only.
+    long, _ = reader.read_snapshot(span=Span(START + 6 * day, START + WEEK_US + 6 * day))
+    assert long.polls.ts_us.tolist() == [START + n * day for n in (5, 6, 7)]
 
 
 def _first_polls(engine: Engine) -> dict[str, int | None]:

@@ -259,7 +259,20 @@ class SnapshotReader(ABC):
                     # Integers read from the database: safe to inline.
                     keys_in = f"store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
             where = f" where {keys_in}" if keys_in else ""
-            if chosen is None:
+            if chosen is not None and _history_is_short(read, chosen):
+                # Nearly every stored poll is needed: one scan of the table
+                # beats a seek per store (and on PostgreSQL the store-by-store
+                # plan costs more than the polls it saves). Polls after the
+                # span change nothing: filtered out only when there are any.
+                newest = state.newest_poll_us
+                until = f"ts_us <= {int(chosen.end_us)}"
+                if newest is None or newest <= chosen.end_us:
+                    until = ""
+                conditions = " and ".join(c for c in (keys_in, until) if c)
+                poll_keys, poll_ts, active = read.polls(
+                    "polls", f" where {conditions}" if conditions else ""
+                )
+            elif chosen is None:
                 poll_keys, poll_ts, active = read.polls("polls", where)
             else:
                 source = read.span_source(chosen, keys_in.replace("store_key", "s.store_key"))
@@ -308,6 +321,16 @@ def reader_for(url: URL | str, *, sqlite_adbc: bool = False) -> SnapshotReader:
     if backend == "postgresql":
         return PostgreSQLReader(url)
     return MySQLReader(url)
+
+
+def _history_is_short(read: Transaction, span: Span) -> bool:
+    """Whether the polls stored before ``span`` cover at most half its
+    length: then reading every poll up to its end costs less than finding
+    each store's polls by key. ``stores.first_poll_us`` answers without
+    touching the polls."""
+    oldest = read.query("select min(first_poll_us) as oldest from stores").column("oldest")
+    first = oldest[0].as_py() if len(oldest) else None
+    return first is None or span.start_us - first <= (span.end_us - span.start_us) // 2
 
 
 def _revision(read: Transaction) -> str | None:
@@ -497,9 +520,7 @@ class _ADBCTransaction(Transaction):
 
 
 @contextmanager
-def _adbc_transaction(
-    driver: Any, target: str, url: URL, *setup: str
-) -> Iterator[Transaction]:
+def _adbc_transaction(driver: Any, target: str, url: URL, *setup: str) -> Iterator[Transaction]:
     """One connection of an ADBC ``driver`` module through ADBC's low-level
     API (rows arrive as Arrow columns), autocommit off so every statement
     reads the same state; the ``setup`` statements run first."""

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from storemon.data.reports import ReportParams
-from storemon.data.snapshot import DatasetState, SnapshotReader, Span
+from storemon.data.snapshot import DatasetState, PrunedHistoryError, SnapshotReader, Span
 from storemon.engine import (
     Daily,
     GroupReport,
@@ -112,21 +112,18 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
     """Read one consistent snapshot and compute the report on it.
 
     ``now`` is ``request.as_of_us`` or else the newest poll in the database;
-    with no polls at all the report is empty. The stores and groups kinds
-    read only the polls of the week before ``now``, with each store's last
-    one before that week.
+    with no polls at all the report is empty. Only the polls from the
+    request's first needed instant (:func:`request_start_us`) to ``now`` are
+    read, with each store's last one before it.
     Raises :class:`~storemon.data.snapshot.PrunedHistoryError` when that
-    week reaches before the retention horizon.
+    start is before the retention horizon.
     """
-    # The uptime windows need the week before now; a daily range is read
-    # whole (its local dates span several zones).
-    week = request.kind in ("stores", "groups")
     snapshot, state, now_us = _read(
         reader,
         request.as_of_us,
         request.store_ids,
         groups=request.kind == "groups",
-        span=report_span if week else None,
+        span=_span_from(lambda now_us: request_start_us(request, now_us)),
     )
     ids, gap = request.store_ids, request.max_gap_us
     result: Result
@@ -167,13 +164,24 @@ class BuiltOutages:
 
 
 def build_outages(reader: SnapshotReader, request: OutagesRequest) -> BuiltOutages:
-    """Read one consistent snapshot and list the outages in the range."""
+    """Read one consistent snapshot and list the outages in the range.
+
+    Only the polls from the range's start to ``now`` are read (with each
+    store's last one before it); a range that starts before the retention
+    horizon is a :class:`ReportRequestError`."""
     if request.max_gap_us is not None and request.max_gap_us <= 0:
         raise ReportRequestError("the max gap must be greater than 0")
-    snapshot, state, now_us = _read(
-        reader, request.as_of_us, request.store_ids, groups=request.group is not None
-    )
-    from_us = now_us - WEEK_US if request.from_us is None else request.from_us
+    try:
+        snapshot, state, now_us = _read(
+            reader,
+            request.as_of_us,
+            request.store_ids,
+            groups=request.group is not None,
+            span=_span_from(lambda now_us: _outages_from(request, now_us)),
+        )
+    except PrunedHistoryError as error:
+        raise ReportRequestError(str(error)) from None
+    from_us = _outages_from(request, now_us)
     to_us = now_us if request.to_us is None else min(request.to_us, now_us)
     if request.max_range_us is not None and to_us - from_us > request.max_range_us:
         days = request.max_range_us / DAY_US
@@ -243,8 +251,42 @@ def _first_poll(snapshot: Snapshot) -> int | None:
     return int(polls.min()) if len(polls) else None
 
 
-def report_span(as_of_us: int | None, state: DatasetState) -> Span | None:
-    """The span a report as of ``as_of_us`` (None: the newest poll) covers:
-    its last week. None when there is no ``now`` (no polls at all)."""
-    now_us = as_of_us if as_of_us is not None else state.newest_poll_us
-    return None if now_us is None else Span(now_us - WEEK_US, now_us)
+#: A local date starts at most this long before the same date's midnight in
+#: UTC (UTC+14 today; some zones' local mean times of the 19th century, up to
+#: about +15 hours, are covered too).
+_LOCAL_DATE_LEAD_US = DAY_US
+
+
+def request_start_us(request: ReportRequest, now_us: int | None) -> int | None:
+    """The first instant the report as of ``now_us`` computes over: the
+    week before ``now`` (stores, groups) or the first local midnight of the
+    first date (daily). Nothing before it but each store's last poll is
+    needed. None: it depends on a ``now`` not known yet."""
+    if request.kind == "daily":
+        assert request.first_date is not None
+        return request.first_date * DAY_US - _LOCAL_DATE_LEAD_US
+    return None if now_us is None else now_us - WEEK_US
+
+
+def _outages_from(request: OutagesRequest, now_us: int) -> int:
+    return now_us - WEEK_US if request.from_us is None else request.from_us
+
+
+def _span_from(
+    start_us: Callable[[int], int | None],
+) -> Callable[[int | None, DatasetState], Span | None]:
+    """The span from ``start_us(now)`` to ``now``, given ``as_of_us`` and the
+    dataset state (None when there is no ``now``: no polls at all).
+
+    It always ends at ``now``, even for a computation that ends before it:
+    with nearest interpolation a poll after the computation's end can still
+    speak for its last moments."""
+
+    def span(as_of_us: int | None, state: DatasetState) -> Span | None:
+        now_us = as_of_us if as_of_us is not None else state.newest_poll_us
+        start = None if now_us is None else start_us(now_us)
+        if now_us is None or start is None:
+            return None
+        return Span(min(start, now_us), now_us)
+
+    return span

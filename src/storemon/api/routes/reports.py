@@ -26,7 +26,6 @@ from storemon.data import reports
 from storemon.data.reports import ReportParams, ReportRecord, ReportStatus
 from storemon.data.retention import check_retained
 from storemon.data.snapshot import PrunedHistoryError
-from storemon.engine.report import WEEK_US
 from storemon.reports.frame import decode_frame
 from storemon.reports.queue import QueueFullError, QueueUnavailableError, trigger_report
 from storemon.reports.rendering import FORMATS, FormatLimitError, ReportFormat, render
@@ -43,13 +42,18 @@ REPORT_ID_LENGTH = 32
 
 
 def _trigger(container: ContainerDep, params: ReportParams) -> TriggerResponse:
-    # Refused here, not failed later: the week before as_of must be stored.
-    if params.as_of_us is not None:
+    from storemon.reports.service import request_of, request_start_us
+
+    # Refused here, not failed later, when what the report needs is known
+    # now: the week before as_of, or a daily report's dates.
+    start_us = request_start_us(request_of(params), params.as_of_us)
+    if start_us is not None:
         try:
             with container.engine.connect() as connection:
-                check_retained(connection, params.as_of_us - WEEK_US)
+                check_retained(connection, start_us)
         except PrunedHistoryError as error:
-            raise ApiError(422, f"as_of: {error}") from None
+            field = "from" if params.kind == "daily" else "as_of"
+            raise ApiError(422, f"{field}: {error}") from None
     try:
         settings = container.settings
         triggered = trigger_report(
