@@ -9,7 +9,8 @@ whole week (oldest copy first in the file, as a live feed arrives), with the
 same hours and timezones: the newest week is the original one, so the report
 as of the newest poll covers the same week whatever the history. Each
 database is loaded once by ``storemon ingest``; then ``storemon report`` runs
-``--runs`` times (process start to exit; median wall time, largest peak RSS).
+``--runs`` times on each, round robin (process start to exit; median wall
+time, largest peak RSS).
 The target: 6 and 12 weeks within 1.25x of the one-week figures. The table
 goes to stdout and, unless ``--no-write``, into docs/performance.md between
 the ``bench:history`` markers.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import harness
@@ -83,22 +85,32 @@ def write_history_feed(status: str, weeks: str, target: str) -> None:
     partial.rename(target)
 
 
-def measure(backend: str, weeks: int, files: dict[str, Path], args: argparse.Namespace) -> Summary:
-    with empty_database(backend, f"history_{weeks}w_{backend}", args) as url:
-        loaded = run_measured(harness.ingest_argv(args.storemon, url, files))
-        note(f"  ingest {weeks:>2} weeks {backend:<10} {loaded.wall_s:7.1f} s")
-        out = args.data_dir / "scratch" / f"history-{weeks}w-{backend}.csv"
-        runs: list[Run] = []
+def measure(
+    backend: str, feeds: dict[int, dict[str, Path]], args: argparse.Namespace
+) -> dict[int, Summary]:
+    """Load one database per history length, then run the reports round
+    robin (1, 6, 12, 1, 6, 12, ...), so a change of load on the machine
+    falls on every length alike and the ratios stay fair."""
+    with ExitStack() as stack:
+        urls = {}
+        for weeks, files in feeds.items():
+            url = stack.enter_context(empty_database(backend, f"history_{weeks}w_{backend}", args))
+            loaded = run_measured(harness.ingest_argv(args.storemon, url, files))
+            note(f"  ingest {weeks:>2} weeks {backend:<10} {loaded.wall_s:7.1f} s")
+            urls[weeks] = url
+        out = args.data_dir / "scratch" / f"history-{backend}.csv"
+        runs: dict[int, list[Run]] = {weeks: [] for weeks in feeds}
         for i in range(args.runs):
-            out.unlink(missing_ok=True)
-            run = run_measured([args.storemon, "--db", url, "report", "--out", out])
-            note(
-                f"  report {weeks:>2} weeks {backend:<10} run {i + 1}: "
-                f"{run.wall_s:6.2f} s {run.peak_rss_mb:6.0f} MB"
-            )
-            runs.append(run)
+            for weeks, url in urls.items():
+                out.unlink(missing_ok=True)
+                run = run_measured([args.storemon, "--db", url, "report", "--out", out])
+                note(
+                    f"  report {weeks:>2} weeks {backend:<10} run {i + 1}: "
+                    f"{run.wall_s:6.2f} s {run.peak_rss_mb:6.0f} MB"
+                )
+                runs[weeks].append(run)
         out.unlink(missing_ok=True)
-    return Summary(tuple(runs))
+    return {weeks: Summary(tuple(done)) for weeks, done in runs.items()}
 
 
 def section(
@@ -157,10 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     before = harness.load_average()
     note(f"# load average {before}")
     results: dict[tuple[str, int], Summary] = {}
+    feeds = {
+        weeks: {**files, "status": history_feed(files["status"], weeks, args.data_dir / "history")}
+        for weeks in args.weeks
+    }
     for backend in args.backends:
-        for weeks in args.weeks:
-            status = history_feed(files["status"], weeks, args.data_dir / "history")
-            results[(backend, weeks)] = measure(backend, weeks, {**files, "status": status}, args)
+        for weeks, summary in measure(backend, feeds, args).items():
+            results[(backend, weeks)] = summary
     text = section(results, args, argv, (before, harness.load_average()))
     print()
     print(text)
