@@ -70,8 +70,8 @@ def _as_of_moments() -> list[int | None]:
     ]
 
 
-# Without the lone early polls, reports near the start of the history take the
-# short-history read (every poll up to now) and later ones the windowed read.
+# Without the lone early polls, reports near the start of the history take
+# PostgreSQL's short-history read (every poll up to now), later ones the span read.
 @pytest.mark.parametrize(("seed", "lone_early_polls"), [(1, True), (2, False)])
 def test_the_windowed_report_equals_the_report_on_every_poll(
     engine: Engine, database_url: str, seed: int, lone_early_polls: bool
@@ -173,16 +173,17 @@ def test_a_span_read_holds_the_polls_in_it_and_each_stores_last_before_it(
     ]
 
 
-def test_a_short_history_is_read_whole_and_a_long_one_by_span(
+def test_a_short_history_is_read_whole_where_the_backend_scans_and_a_long_one_by_span(
     engine: Engine, database_url: str
 ) -> None:
-    week = [("a", START + n * 24 * HOUR_US, True) for n in range(8)]
-    load_chunks(engine, "status", [status_chunk(week)])
-    reader = reader_for(database_url)
     day = 24 * HOUR_US
-    # Polls before the span cover a day, less than half its week: all read.
-    short, _ = reader.read_snapshot(span=Span(START + day, START + WEEK_US + day))
-    assert len(short.polls.ts_us) == 8
+    week = [("a", START + n * day, True) for n in range(8)]
+    load_chunks(engine, "status", [status_chunk([*week, ("a", START + day // 2, False)])])
+    reader = reader_for(database_url)
+    # Polls before the span cover a day and a half, less than half its week.
+    short, _ = reader.read_snapshot(span=Span(START + day + day // 2, START + WEEK_US + day))
+    # Scanned: every poll; by span: from the poll before it (day 1) on.
+    assert len(short.polls.ts_us) == (9 if reader.scans_short_history else 7)
 
     # Six days before the span: its polls and the one before it only.
     long, _ = reader.read_snapshot(span=Span(START + 6 * day, START + WEEK_US + 6 * day))

@@ -192,6 +192,10 @@ class Transaction(ABC):
 class SnapshotReader(ABC):
     """Reads snapshots of one database."""
 
+    #: Whether a span over a short history (see :func:`_history_is_short`)
+    #: is read by one scan of every poll rather than store by store.
+    scans_short_history = False
+
     def __init__(self, url: URL) -> None:
         self.url = url
 
@@ -259,11 +263,14 @@ class SnapshotReader(ABC):
                     # Integers read from the database: safe to inline.
                     keys_in = f"store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
             where = f" where {keys_in}" if keys_in else ""
-            if chosen is not None and _history_is_short(read, chosen):
+            if (
+                chosen is not None
+                and self.scans_short_history
+                and _history_is_short(read, chosen)
+            ):
                 # Nearly every stored poll is needed: one scan of the table
-                # beats a seek per store (and on PostgreSQL the store-by-store
-                # plan costs more than the polls it saves). Polls after the
-                # span change nothing: filtered out only when there are any.
+                # beats the store-by-store plan. Polls after the span change
+                # nothing: filtered out only when there are any.
                 newest = state.newest_poll_us
                 until = f"ts_us <= {int(chosen.end_us)}"
                 if newest is None or newest <= chosen.end_us:
@@ -325,9 +332,8 @@ def reader_for(url: URL | str, *, sqlite_adbc: bool = False) -> SnapshotReader:
 
 def _history_is_short(read: Transaction, span: Span) -> bool:
     """Whether the polls stored before ``span`` cover at most half its
-    length: then reading every poll up to its end costs less than finding
-    each store's polls by key. ``stores.first_poll_us`` answers without
-    touching the polls."""
+    length, so that nearly every stored poll is needed anyway.
+    ``stores.first_poll_us`` answers without touching the polls."""
     oldest = read.query("select min(first_poll_us) as oldest from stores").column("oldest")
     first = oldest[0].as_py() if len(oldest) else None
     return first is None or span.start_us - first <= (span.end_us - span.start_us) // 2
@@ -552,6 +558,11 @@ def _adbc_transaction(driver: Any, target: str, url: URL, *setup: str) -> Iterat
 
 
 class PostgreSQLReader(SnapshotReader):
+    # Its store-by-store plan (LATERAL) costs more than it saves over a week
+    # or so of history; SQLite's seeks cost no more than a scan, and a scan
+    # holds more polls in memory.
+    scans_short_history = True
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         import adbc_driver_postgresql
