@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     celery_key_prefix: str = Field(
         "", description="Prefix for every Redis key of the Celery broker (to share one Redis)."
     )
+    shard_stores: int = Field(
+        0,
+        ge=0,
+        description="Stores per shard: under Celery a report over every store is split into "
+        "shards of this many stores, run by any workers and assembled into the same report. "
+        "0: every report runs whole on one worker.",
+    )
     job_attempts: int = Field(
         3, ge=1, description="Starts a report gets (across restarts) before it is marked Failed."
     )

@@ -31,7 +31,7 @@ from storemon.bootstrap import Services, bootstrap
 from storemon.data.migrate import migrate
 from storemon.jobs import build_runner
 from storemon.messages import one_line
-from storemon.reports.job import recover
+from storemon.reports.job import sweep_once
 from storemon.reports.runner import ReportRunner
 from storemon.settings import Settings
 from storemon.web import router as web_router
@@ -73,9 +73,7 @@ def create_app(
         lease = timedelta(seconds=settings.lease_seconds)
         # Reports whose holder went away (this server's previous process,
         # another server, a worker): only those whose lease expired.
-        sweep = partial(
-            recover, engine, settings.job_attempts, job_runner.submit, job_runner.queue_owner, lease
-        )
+        sweep = partial(sweep_once, engine, settings.job_attempts, job_runner, lease)
         requeued = await asyncio.to_thread(_swept, sweep)
         if requeued:
             log.info("requeued %d unfinished reports", requeued)

@@ -465,13 +465,14 @@ def worker(
     from datetime import timedelta
 
     from storemon.data.database import shown
-    from storemon.jobs.celery_runner import celery_app
+    from storemon.jobs.celery_runner import celery_app, start_worker_sweeper
 
     services = _services(ctx, db)
     settings = services.settings
     broker = settings.celery_broker_url
     _echo(f"storemon worker: broker {shown(broker)}, database {shown(services.url)}")
     lease = timedelta(seconds=settings.lease_seconds)
+    start_worker_sweeper(services, settings.celery_key_prefix)
     celery_app(broker, settings.celery_key_prefix, services, lease).worker_main(
         [
             "worker",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 #: The newest revision in ``migrations/versions``; a test keeps them in step.
-HEAD_REVISION = "poll_history"
+HEAD_REVISION = "report_shards"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

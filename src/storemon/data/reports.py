@@ -34,6 +34,7 @@ from storemon.data.schema import (
     dataset_state,
     locks,
     report_frames,
+    report_shards,
     reports,
 )
 from storemon.data.types import as_utc, in_batches
@@ -317,12 +318,19 @@ def _lease_expired(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(reports.c.lease_expires_at.is_(None), reports.c.lease_expires_at < now)
 
 
+def _sharded() -> sa.ColumnElement[bool]:
+    return sa.exists().where(report_shards.c.report_id == reports.c.id)
+
+
 def expired(connection: Connection, now: datetime | None = None) -> list[ReportRecord]:
-    """Unfinished reports whose lease has expired: their holder went away."""
+    """Unfinished reports whose lease has expired: their holder went away.
+    A report running in shards is not one of them: its shards carry the
+    leases (``storemon.data.shards``)."""
     query = (
         sa.select(*_COLUMNS)
         .where(reports.c.status.in_([s.value for s in UNFINISHED]))
         .where(_lease_expired(now or _utcnow()))
+        .where(~_sharded())
         .order_by(reports.c.created_at, reports.c.id)
     )
     return [_record(row) for row in connection.execute(query)]
@@ -411,6 +419,19 @@ def requeue(
     return connection.execute(query).rowcount == 1
 
 
+def hand_to_shards(connection: Connection, report_id: str, owner: str) -> bool:
+    """A Running report ``owner`` has just split: its shards hold the
+    leases from now on, so the report's own is cleared."""
+    result = connection.execute(
+        reports.update()
+        .where(reports.c.id == report_id)
+        .where(reports.c.status == ReportStatus.running.value)
+        .where(reports.c.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount == 1
+
+
 def complete(
     connection: Connection,
     report_id: str,
@@ -439,9 +460,7 @@ def complete(
     return moved
 
 
-def fail(
-    connection: Connection, report_id: str, error: str, *, only_expired: bool = False
-) -> bool:
+def fail(connection: Connection, report_id: str, error: str, *, only_expired: bool = False) -> bool:
     """Pending or Running -> Failed with a reason (``only_expired``: only if
     its lease has expired)."""
     query = (
@@ -473,6 +492,7 @@ def delete(connection: Connection, report_ids: Sequence[str]) -> int:
     deleted = 0
     for batch in in_batches(report_ids):
         connection.execute(report_frames.delete().where(report_frames.c.report_id.in_(batch)))
+        connection.execute(report_shards.delete().where(report_shards.c.report_id.in_(batch)))
         result = connection.execute(reports.delete().where(reports.c.id.in_(batch)))
         deleted += int(result.rowcount)
     return deleted

@@ -200,6 +200,37 @@ report_frames = sa.Table(
     **UTF8,
 )
 
+# A report split across workers (storemon.reports.shards): one row per
+# range of store keys [first_key, last_key], with the `now` and dataset
+# version every shard must compute on, a lease like a report's, and the
+# shard's rows (an encoded frame) once it is done. The rows are deleted when
+# the last shard assembles the report.
+report_shards = sa.Table(
+    "report_shards",
+    metadata,
+    sa.Column(
+        "report_id",
+        sa.String(32),
+        sa.ForeignKey("reports.id", name="fk_report_shards_report_id"),
+        primary_key=True,
+    ),
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("first_key", sa.BigInteger, nullable=False),
+    sa.Column("last_key", sa.BigInteger, nullable=False),
+    sa.Column("now_us", sa.BigInteger, nullable=False),
+    sa.Column("data_version", sa.BigInteger, nullable=False),
+    # Pending -> Running -> Complete (back to Pending to be tried again).
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", Moment, nullable=True),
+    sa.Column("started_at", Moment, nullable=True),
+    sa.Column("finished_at", Moment, nullable=True),
+    sa.Column("row_count", sa.BigInteger, nullable=True),
+    sa.Column("rows", ReportBytes, nullable=True),
+    **UTF8,
+)
+
 # Named lock rows: a transaction that must run alone among its kind locks its
 # row first (SELECT ... FOR UPDATE). "report_queue": triggering a report, so
 # that equal concurrent triggers make one report and the queue limit is exact.

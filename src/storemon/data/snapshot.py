@@ -209,6 +209,7 @@ class SnapshotReader(ABC):
         span: SpanChoice = None,
         *,
         groups: bool = False,
+        key_range: tuple[int, int] | None = None,
     ) -> tuple[Snapshot, DatasetState]:
         """Stores, polls, business hours and special hours as engine arrays
         (and with ``groups`` the group memberships), with the dataset state
@@ -245,8 +246,13 @@ class SnapshotReader(ABC):
             ):
                 raise PrunedHistoryError.of(state.retained_from_us, chosen.start_us)
             # coalesce: a column that starts with a run of NULLs must still be text.
+            in_range = ""
+            if key_range is not None:
+                first, last = (int(key) for key in key_range)
+                in_range = f"store_key between {first} and {last}"
             stores = read.query(
                 "select store_key, store_id, coalesce(timezone, '') as timezone from stores"
+                + (f" where {in_range}" if in_range else "")
             )
             keys = int_column(stores, "store_key")
             ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
@@ -262,7 +268,8 @@ class SnapshotReader(ABC):
                 if len(keys) <= STORE_FILTER_IN_SQL:
                     # Integers read from the database: safe to inline.
                     keys_in = f"store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
-            where = f" where {keys_in}" if keys_in else ""
+            narrowed = " and ".join(c for c in (in_range, keys_in) if c)
+            where = f" where {narrowed}" if narrowed else ""
             if (
                 chosen is not None
                 and self.scans_short_history
@@ -275,21 +282,21 @@ class SnapshotReader(ABC):
                 until = f"ts_us <= {int(chosen.end_us)}"
                 if newest is None or newest <= chosen.end_us:
                     until = ""
-                conditions = " and ".join(c for c in (keys_in, until) if c)
+                conditions = " and ".join(c for c in (narrowed, until) if c)
                 poll_keys, poll_ts, active = read.polls(
                     "polls", f" where {conditions}" if conditions else ""
                 )
             elif chosen is None:
                 poll_keys, poll_ts, active = read.polls("polls", where)
             else:
-                source = read.span_source(chosen, keys_in.replace("store_key", "s.store_key"))
+                source = read.span_source(chosen, narrowed.replace("store_key", "s.store_key"))
                 poll_keys, poll_ts, active = read.polls(source, "")
             hour_cols = read.integers("business_hours", HOUR_COLUMNS, where)
             special = read.query(SPECIAL_HOURS_QUERY + where)
             special_cols = [int_column(special, name) for name in SPECIAL_COLUMNS]
             members = read.query(MEMBERSHIPS_QUERY + where) if groups else None
 
-        if wanted is not None and where == "":
+        if wanted is not None and not keys_in:
             mask = np.isin(poll_keys, wanted)
             poll_keys, poll_ts, active = poll_keys[mask], poll_ts[mask], active[mask]
             mask = np.isin(hour_cols[0], wanted)

@@ -9,21 +9,35 @@ lease: each server's sweeper sends its task again whenever the lease
 expires, and a report whose worker died (its heartbeat stopped) is queued
 again once the lease expires. Extra deliveries are harmless: the job's claim
 (Pending -> Running) runs each report once.
+
+With ``STOREMON_SHARD_STORES`` set, a report over every store is split by
+the worker that claims it into shards of that many stores, sent as a group
+of ``storemon.run_shard`` tasks that any worker runs (``reports.shards``).
+A task carries ids only; the rows go through the database.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from celery import Celery
+from celery import Celery, group
 
 from storemon.reports.runner import ReportRunner
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from storemon.bootstrap import Services
+    from storemon.data.reports import ReportRecord
+
+log = logging.getLogger(__name__)
 
 TASK_NAME = "storemon.run_report"
+SHARD_TASK_NAME = "storemon.run_shard"
 
 
 def celery_app(
@@ -58,33 +72,76 @@ def celery_app(
         options["global_keyprefix"] = key_prefix
     app.conf.broker_transport_options = options
 
+    sender = CelerySender(app)
+
+    def worker_services() -> Services:
+        if services is None:
+            raise RuntimeError("this Celery app only sends tasks: start it with services")
+        return services
+
     @app.task(name=TASK_NAME)
     def run_report(report_id: str) -> str:
         from storemon.reports.job import run_report
+        from storemon.reports.shards import split
 
-        if services is None:
-            raise RuntimeError("this Celery app only sends tasks: start it with services")
         # The engine opens in each worker process at its first report (after
         # the fork), so no connection is shared between processes.
-        lease_s = services.settings.lease_seconds
-        return run_report(
-            services.engine, services.reader, report_id, timedelta(seconds=lease_s)
+        built = worker_services()
+        settings = built.settings
+        lease = timedelta(seconds=settings.lease_seconds)
+
+        def in_shards(record: ReportRecord, owner: str) -> bool:
+            return split(built.engine, record, owner, settings.shard_stores, lease, sender)
+
+        return run_report(built.engine, built.reader, report_id, lease, in_shards)
+
+    @app.task(name=SHARD_TASK_NAME)
+    def run_shard(report_id: str, number: int) -> str:
+        from storemon.reports.shards import run_shard
+
+        built = worker_services()
+        settings = built.settings
+        lease = timedelta(seconds=settings.lease_seconds)
+        return run_shard(
+            built.engine, built.reader, report_id, number, lease, settings.job_attempts, sender
         )
 
     return app
 
 
+class CelerySender:
+    """Sends report and shard tasks on ``app``: what a worker uses to send
+    the shards of a report it split, or to send a report again."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+
+    def submit(self, report_id: str) -> None:
+        self._app.send_task(TASK_NAME, args=(report_id,))
+
+    def submit_shards(self, report_id: str, numbers: Sequence[int]) -> None:
+        tasks = [self._app.signature(SHARD_TASK_NAME, args=(report_id, n)) for n in numbers]
+        group(tasks).apply_async()
+
+
 class CeleryRunner(ReportRunner):
+    #: Workers may split reports; this server's sweeper looks after shards.
+    runs_shards = True
+
     def __init__(
         self, broker_url: str, key_prefix: str = "", lease: timedelta = timedelta(seconds=30)
     ) -> None:
         self._app = celery_app(broker_url, key_prefix, lease=lease)
+        self._sender = CelerySender(self._app)
 
     def start(self) -> None:
         pass  # the broker connection opens with the first submit
 
     def submit(self, report_id: str) -> None:
-        self._app.send_task(TASK_NAME, args=(report_id,))
+        self._sender.submit(report_id)
+
+    def submit_shards(self, report_id: str, numbers: Sequence[int]) -> None:
+        self._sender.submit_shards(report_id, numbers)
 
     def check(self) -> None:
         with self._app.connection_for_write() as connection:
@@ -93,3 +150,38 @@ class CeleryRunner(ReportRunner):
     def shutdown(self) -> None:
         self._app.pool.force_close_all()
         self._app.close()
+
+
+def start_worker_sweeper(services: Services, key_prefix: str = "") -> threading.Thread:
+    """A daemon thread in the ``storemon worker`` main process doing what a
+    server's sweeper does (reports and shards whose lease expired are sent
+    again), so that workers alone finish what a lost worker left, with no
+    server running. It uses an engine of its own, without a pool: the
+    worker's processes are forked from this one and must share no
+    connection."""
+    import sqlalchemy as sa
+
+    from storemon.data.database import make_engine
+    from storemon.reports.job import sweep_once
+
+    settings = services.settings
+    lease = timedelta(seconds=settings.lease_seconds)
+    stop = threading.Event()
+
+    def sweep_forever() -> None:
+        runner = CeleryRunner(settings.celery_broker_url, key_prefix, lease)
+        engine: Engine | None = None
+        while not stop.wait(settings.sweep_interval_seconds):
+            try:
+                if engine is None:
+                    engine = make_engine(services.url, poolclass=sa.NullPool)
+                queued = sweep_once(engine, settings.job_attempts, runner, lease)
+            except Exception as error:  # the database is away: the next round
+                log.warning("sweeping for expired leases failed: %s", type(error).__name__)
+                continue
+            if queued:
+                log.info("sent again %d reports or shards whose lease expired", queued)
+
+    thread = threading.Thread(target=sweep_forever, name="lease sweeper", daemon=True)
+    thread.start()
+    return thread

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from storemon.data.snapshot import SnapshotReader
+    from storemon.reports.runner import ReportRunner
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,26 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _db(work: Callable[[], T], what: str) -> T:
+def retry_db(work: Callable[[], T], what: str) -> T:
+    """``work``, a job's database work, tried again as the module says."""
     return retrying(work, attempts=DB_ATTEMPTS, first_wait_s=0.25, what=what)
 
 
+#: ``split(record, owner)``: after the claim, hand the report to shards
+#: (True) or leave it to be computed whole (False); see ``reports.shards``.
+Splitter = Callable[["reports.ReportRecord", str], bool]
+
+
 def run_report(
-    engine: Engine, reader: SnapshotReader, report_id: str, lease: timedelta = DEFAULT_LEASE
+    engine: Engine,
+    reader: SnapshotReader,
+    report_id: str,
+    lease: timedelta = DEFAULT_LEASE,
+    split: Splitter | None = None,
 ) -> str:
     """Compute report ``report_id`` (reading through ``reader``) and store
-    its frame (writing through ``engine``); returns the final status.
+    its frame (writing through ``engine``); returns the final status (or
+    "Split" when ``split`` handed it to shards, which finish it).
 
     Never raises for a failure of the report itself: that is recorded on the
     report. A report someone else already claimed is left alone. Raises when
@@ -86,7 +98,7 @@ def run_report(
             claimed = reports.claim(connection, report_id, owner, lease)
             return claimed, reports.get(connection, report_id)
 
-    claimed, record = _db(claim, f"claiming report {report_id}")
+    claimed, record = retry_db(claim, f"claiming report {report_id}")
     if record is None:
         return "Missing"
     if not claimed:
@@ -94,8 +106,12 @@ def run_report(
     started = time.perf_counter()
     with Heartbeat(engine, owner, lease, lambda: [report_id]):
         try:
+            if split is not None and split(record, owner):
+                return "Split"
             request = request_of(record.params)
-            built = _db(lambda: build_report(reader, request), f"reading for report {report_id}")
+            built = retry_db(
+                lambda: build_report(reader, request), f"reading for report {report_id}"
+            )
             frame = encode_frame(report_frame_of(built.report, request))
         except Exception as error:  # recorded on the report, not lost
             log.exception("report %s failed", report_id)
@@ -105,7 +121,7 @@ def run_report(
                 with engine.begin() as connection:
                     reports.fail(connection, report_id, reason)
 
-            _db(fail, f"failing report {report_id}")
+            retry_db(fail, f"failing report {report_id}")
             return reports.ReportStatus.failed.value
 
         def complete() -> bool:
@@ -119,7 +135,7 @@ def run_report(
                     built.state.version,
                 )
 
-        stored = _db(complete, f"storing report {report_id}")
+        stored = retry_db(complete, f"storing report {report_id}")
     log.info(
         "report %s: %d stores in %.2f s",
         report_id,
@@ -161,3 +177,15 @@ def recover(
         except Exception as error:  # a broker that is down: the lease expires, next sweep
             log.error("report %s: could not queue it again: %s", report_id, failure_reason(error))
     return len(queued)
+
+
+def sweep_once(engine: Engine, max_attempts: int, runner: ReportRunner, lease: timedelta) -> int:
+    """One round of every sweeper: reports whose lease expired, and (with a
+    runner that runs reports in shards) shards whose lease expired. Returns
+    how many were queued again."""
+    queued = recover(engine, max_attempts, runner.submit, runner.queue_owner, lease)
+    if runner.runs_shards:
+        from storemon.reports.shards import recover_shards
+
+        queued += recover_shards(engine, max_attempts, runner, lease)
+    return queued

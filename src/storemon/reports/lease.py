@@ -17,14 +17,18 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storemon.data import reports
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
+
+#: ``renew(connection, owner, lease, held)``: extends ``owner``'s leases on
+#: what ``held`` names (reports by default; a shard's job renews shards).
+Renew = Callable[["Connection", str, timedelta, Sequence[Any]], int]
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +48,21 @@ def process_owner() -> str:
 
 class Heartbeat:
     """A daemon thread renewing ``owner``'s leases on the reports ``held()``
-    names, every third of ``lease``, from :meth:`start` to :meth:`stop`.
+    names (or, with ``renew``, on whatever it renews), every third of
+    ``lease``, from :meth:`start` to :meth:`stop`.
     A renewal that fails (the database is away) is logged and tried at the
     next beat: the lease outlives two missed beats."""
 
     def __init__(
-        self, engine: Engine, owner: str, lease: timedelta, held: Callable[[], Sequence[str]]
+        self,
+        engine: Engine,
+        owner: str,
+        lease: timedelta,
+        held: Callable[[], Sequence[Any]],
+        renew: Renew = reports.renew,
     ) -> None:
         self._engine = engine
+        self._renew = renew
         self._owner = owner
         self._lease = lease
         self._held = held
@@ -85,7 +96,7 @@ class Heartbeat:
                 held = self._held()
                 if held:
                     with self._engine.begin() as connection:
-                        reports.renew(connection, self._owner, self._lease, held)
+                        self._renew(connection, self._owner, self._lease, held)
             except Exception as error:  # the next beat may reach the database
                 what = type(error).__name__
                 log.warning("renewing the leases of %s failed: %s", self._owner, what)

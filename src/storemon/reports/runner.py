@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 
 class ReportRunner(ABC):
@@ -15,6 +16,9 @@ class ReportRunner(ABC):
     time their lease expires, and the job's claim runs each report once."""
 
     queue_owner: str | None = None
+    #: True for a runner that splits reports into shards (``reports.shards``):
+    #: its sweepers look after shards too.
+    runs_shards: bool = False
 
     @abstractmethod
     def start(self) -> None:
@@ -27,6 +31,11 @@ class ReportRunner(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Stop accepting jobs and release resources."""
+
+    def submit_shards(self, report_id: str, numbers: Sequence[int]) -> None:
+        """Queue the jobs of these shards of ``report_id`` (only a runner
+        that runs shards)."""
+        raise RuntimeError("this runner does not run reports in shards")
 
     def check(self) -> None:
         """Raise when jobs cannot be queued now (a broker that does not

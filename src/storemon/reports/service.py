@@ -125,19 +125,23 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
         groups=request.kind == "groups",
         span=_span_from(lambda now_us: request_start_us(request, now_us)),
     )
+    result = compute(snapshot, now_us, request)
+    return BuiltReport(result, state, _unknown(snapshot, request.store_ids), _first_poll(snapshot))
+
+
+def compute(snapshot: Snapshot, now_us: int, request: ReportRequest) -> Result:
+    """The report ``request`` asks for, on ``snapshot`` at ``now_us``."""
     ids, gap = request.store_ids, request.max_gap_us
-    result: Result
     if request.kind == "daily":
         assert request.first_date is not None and request.last_date is not None
-        result = compute_daily(
+        return compute_daily(
             snapshot, now_us, request.first_date, request.last_date, request.interpolation, ids, gap
         )
-    else:
-        result = compute_report(snapshot, now_us, request.interpolation, ids, gap)
-        if request.kind == "groups":
-            members = snapshot.groups
-            result = group_report(result, members.store_id, members.group)
-    return BuiltReport(result, state, _unknown(snapshot, ids), _first_poll(snapshot))
+    report = compute_report(snapshot, now_us, request.interpolation, ids, gap)
+    if request.kind == "groups":
+        members = snapshot.groups
+        return group_report(report, members.store_id, members.group)
+    return report
 
 
 @dataclass(frozen=True)
