@@ -74,12 +74,15 @@ def celery_app(
 
     sender = CelerySender(app)
 
+    # Not shared: a process may hold a sending app too (the worker's
+    # sweeper), whose tasks must never replace the worker's own.
+
     def worker_services() -> Services:
         if services is None:
             raise RuntimeError("this Celery app only sends tasks: start it with services")
         return services
 
-    @app.task(name=TASK_NAME)
+    @app.task(name=TASK_NAME, shared=False)
     def run_report(report_id: str) -> str:
         from storemon.reports.job import run_report
         from storemon.reports.shards import split
@@ -95,7 +98,7 @@ def celery_app(
 
         return run_report(built.engine, built.reader, report_id, lease, in_shards)
 
-    @app.task(name=SHARD_TASK_NAME)
+    @app.task(name=SHARD_TASK_NAME, shared=False)
     def run_shard(report_id: str, number: int) -> str:
         from storemon.reports.shards import run_shard
 
