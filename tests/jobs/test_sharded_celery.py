@@ -19,7 +19,7 @@ from reports.shard_data import REQUESTS, load_shard_data, new_report, whole
 from storemon.data import reports
 from storemon.jobs.celery_runner import CeleryRunner
 
-from .test_celery_runner import REDIS_URL, STOREMON_BIN, key_prefix  # noqa: F401 (a fixture)
+from .test_celery_runner import REDIS_URL, STOREMON_BIN
 
 TIMEOUT_S = 60
 WORKERS = 3

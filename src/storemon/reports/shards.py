@@ -133,7 +133,7 @@ def run_shard(
             from storemon.reports.service import request_of
 
             request = request_of(record.params)
-            rows, count, version = retry_db(
+            staged = retry_db(
                 lambda: compute_shard(reader, request, shard),
                 f"reading shard {number} of report {report_id}",
             )
@@ -149,7 +149,6 @@ def run_shard(
             return "Retried" if retry else ReportStatus.failed.value
 
         def finish() -> str:
-            staged = Staged(rows, count, version)
             return _finish(engine, shard, owner, staged, request, max_attempts, lease)
 
         outcome = retry_db(finish, f"storing shard {number} of report {report_id}")
@@ -160,42 +159,59 @@ def run_shard(
         except Exception as error:  # Pending: a sweeper sends it once its lease expires
             log.error("report %s: could not queue it again: %s", report_id, failure_reason(error))
     log.info(
-        "report %s: shard %d (%d rows) %s in %.2f s",
+        "report %s: shard %d (%d stores, %d polls, %d rows) %s in %.2f s (read %.2f s); "
+        "peak RSS %.0f MB",
         report_id,
         number,
-        count,
+        staged.stores,
+        staged.polls,
+        staged.count,
         outcome.lower(),
         time.perf_counter() - started,
+        staged.read_s,
+        peak_rss_mb(),
     )
     return outcome
 
 
-def compute_shard(
-    reader: SnapshotReader, request: ReportRequest, shard: ShardRecord
-) -> tuple[bytes, int, int]:
-    """The shard's staged rows, their count, and the dataset version they
-    were read at: its stores only, at the pinned ``now``."""
+@dataclass(frozen=True)
+class Staged:
+    """A shard's computed rows (encoded) and their count, the dataset
+    version they were read at, and what it took."""
+
+    rows: bytes
+    count: int
+    version: int
+    stores: int = 0
+    polls: int = 0
+    read_s: float = 0.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux: ru_maxrss
+    is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def compute_shard(reader: SnapshotReader, request: ReportRequest, shard: ShardRecord) -> Staged:
+    """The shard's rows: its stores only, at the pinned ``now``."""
     from storemon.reports.service import compute
     from storemon.reports.shard_rows import shard_rows
 
     week = request.kind in ("stores", "groups")
+    started = time.perf_counter()
     snapshot, state = reader.read_snapshot(
         None,
         Span(shard.now_us - WEEK_US, shard.now_us) if week else None,
         groups=request.kind == "groups",
         key_range=(shard.first_key, shard.last_key),
     )
+    read_s = time.perf_counter() - started
     rows, count = shard_rows(compute(snapshot, shard.now_us, request), request)
-    return rows, count, state.version
-
-
-@dataclass(frozen=True)
-class Staged:
-    """A shard's computed rows, their count, and the data version read."""
-
-    rows: bytes
-    count: int
-    version: int
+    stores, polls = len(snapshot.stores), len(snapshot.polls)
+    return Staged(rows, count, state.version, stores, polls, read_s)
 
 
 def _finish(
