@@ -37,7 +37,6 @@ from storemon.data import reports, shards
 from storemon.data.reports import ReportRecord, ReportStatus
 from storemon.data.shards import ShardRecord
 from storemon.data.snapshot import Span
-from storemon.engine.report import WEEK_US
 from storemon.reports.job import failure_reason, retry_db
 from storemon.reports.lease import Heartbeat, process_owner
 
@@ -197,14 +196,17 @@ def peak_rss_mb() -> float:
 
 def compute_shard(reader: SnapshotReader, request: ReportRequest, shard: ShardRecord) -> Staged:
     """The shard's rows: its stores only, at the pinned ``now``."""
-    from storemon.reports.service import compute
+    from storemon.reports.service import compute, request_start_us
     from storemon.reports.shard_rows import shard_rows
 
-    week = request.kind in ("stores", "groups")
+    # The same span a whole report reads (``service.build_report``), at the
+    # pinned ``now``: from the first instant the kind needs, up to ``now``.
+    start_us = request_start_us(request, shard.now_us)
+    span = None if start_us is None else Span(min(start_us, shard.now_us), shard.now_us)
     started = time.perf_counter()
     snapshot, state = reader.read_snapshot(
         None,
-        Span(shard.now_us - WEEK_US, shard.now_us) if week else None,
+        span,
         groups=request.kind == "groups",
         key_range=(shard.first_key, shard.last_key),
     )
