@@ -19,7 +19,7 @@ A task carries ids only; the rows go through the database.
 from __future__ import annotations
 
 import logging
-import threading
+import os
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from storemon.bootstrap import Services
     from storemon.data.reports import ReportRecord
+    from storemon.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -155,36 +156,46 @@ class CeleryRunner(ReportRunner):
         self._app.close()
 
 
-def start_worker_sweeper(services: Services, key_prefix: str = "") -> threading.Thread:
-    """A daemon thread in the ``storemon worker`` main process doing what a
-    server's sweeper does (reports and shards whose lease expired are sent
-    again), so that workers alone finish what a lost worker left, with no
-    server running. It uses an engine of its own, without a pool: the
-    worker's processes are forked from this one and must share no
-    connection."""
+def start_worker_sweeper(services: Services, key_prefix: str = "") -> None:
+    """A process beside the ``storemon worker`` doing what a server's
+    sweeper does (reports and shards whose lease expired are sent again), so
+    that workers alone finish what a lost worker left, with no server
+    running. A spawned process, not a thread: the worker forks its pool
+    processes, and a fork taken while a thread holds a lock (a driver's, the
+    logging module's) leaves the child waiting on it forever. It exits with
+    the worker."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    context.Process(
+        target=_sweep_forever,
+        args=(services.settings, key_prefix, os.getpid()),
+        name="storemon lease sweeper",
+        daemon=True,
+    ).start()
+
+
+def _sweep_forever(settings: Settings, key_prefix: str, parent: int) -> None:
+    import time
+
     import sqlalchemy as sa
 
     from storemon.data.database import make_engine
     from storemon.reports.job import sweep_once
 
-    settings = services.settings
+    shown = "[%(asctime)s: %(levelname)s/Sweeper] %(message)s"
+    logging.basicConfig(level=logging.INFO, format=shown)
     lease = timedelta(seconds=settings.lease_seconds)
-    stop = threading.Event()
-
-    def sweep_forever() -> None:
-        runner = CeleryRunner(settings.celery_broker_url, key_prefix, lease)
-        engine: Engine | None = None
-        while not stop.wait(settings.sweep_interval_seconds):
-            try:
-                if engine is None:
-                    engine = make_engine(services.url, poolclass=sa.NullPool)
-                queued = sweep_once(engine, settings.job_attempts, runner, lease)
-            except Exception as error:  # the database is away: the next round
-                log.warning("sweeping for expired leases failed: %s", type(error).__name__)
-                continue
-            if queued:
-                log.info("sent again %d reports or shards whose lease expired", queued)
-
-    thread = threading.Thread(target=sweep_forever, name="lease sweeper", daemon=True)
-    thread.start()
-    return thread
+    runner = CeleryRunner(settings.celery_broker_url, key_prefix, lease)
+    engine: Engine | None = None
+    while os.getppid() == parent:
+        time.sleep(settings.sweep_interval_seconds)
+        try:
+            if engine is None:
+                engine = make_engine(settings.database_url, poolclass=sa.NullPool)
+            queued = sweep_once(engine, settings.job_attempts, runner, lease)
+        except Exception as error:  # the database is away: the next round
+            log.warning("sweeping for expired leases failed: %s", type(error).__name__)
+            continue
+        if queued:
+            log.info("sent again %d reports or shards whose lease expired", queued)
