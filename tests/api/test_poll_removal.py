@@ -114,11 +114,19 @@ def test_removing_polls_of_an_unknown_store_is_a_404(api: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"from": "yesterday"}, {"from": "2023-01-25 12:00:00", "to": "2023-01-25 11:00:00"}],
+    [
+        {"from": "yesterday"},
+        {"from": "2023-01-25 12:00:00", "to": "2023-01-25 11:00:00"},
+        {"from": "1899-12-31 23:59:59"},
+        {"to": "2200-01-01 00:00:00"},
+        {"from": "2023-01-25 00:00:00", "to": "9999-12-31 23:59:59"},
+    ],
 )
 def test_bad_bounds_are_a_422(api: TestClient, params: dict[str, str]) -> None:
     response = api.delete("/stores/good/polls", params=params)
     assert response.status_code == 422, response.text
+    # Nothing was removed.
+    assert len(_poll_times(api, "good")) == 3
 
 
 def test_removal_needs_the_key(api: TestClient) -> None:
@@ -165,6 +173,16 @@ def test_the_command_deletes_a_stores_polls_in_a_range(tmp_path: Path) -> None:
             ["--store", "s", "--from", "2023-01-25 12:00:00", "--to", "2023-01-25 11:00:00"],
             "--to must not be before --from",
         ),
+        (
+            ["--store", "s", "--from", "1899-12-31 23:59:59"],
+            "--from '1899-12-31 23:59:59' is outside the supported range "
+            "(1900-01-01 to 2200-01-01 UTC)",
+        ),
+        (
+            ["--store", "s", "--to", "9999-12-31 23:59:59"],
+            "--to '9999-12-31 23:59:59' is outside the supported range "
+            "(1900-01-01 to 2200-01-01 UTC)",
+        ),
     ],
 )
 def test_the_command_refuses_mistakes_in_one_line(
@@ -177,3 +195,5 @@ def test_the_command_refuses_mistakes_in_one_line(
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"error: {message}")
+    with api_client(url) as client:
+        assert _poll_times(client, "s") == ["2023-01-25T10:00:00Z"]

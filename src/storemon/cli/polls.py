@@ -13,13 +13,17 @@ polls_app = typer.Typer(help="Stored polls.", no_args_is_help=True, rich_markup_
 
 
 def _instant(option: str, text: str | None) -> int | None:
-    from storemon.ingest.timestamps import parse_timestamp
+    from storemon.ingest.timestamps import SUPPORTED_RANGE, in_supported_range, parse_timestamp
 
     if text is None:
         return None
     value = parse_timestamp(text)
     if value is None:
         raise UserError(f"{option} {text!r} is not a timestamp (e.g. '2023-01-25 18:00:00')")
+    # As --as-of: a bound past the range would be compared with polls the
+    # service no longer takes in, and is almost always a typo.
+    if not in_supported_range(value):
+        raise UserError(f"{option} {text!r} is outside the supported range ({SUPPORTED_RANGE})")
     return value
 
 
