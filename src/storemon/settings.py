@@ -101,8 +101,8 @@ class Settings(BaseSettings):
         1,
         ge=1,
         le=64,
-        description="Heavy reads (store time lines) computed at once per server, each in a "
-        "worker process of its own; the others wait.",
+        description="Heavy reads (store time lines and outages) computed at once per server, "
+        "each in a worker process of its own; the others wait.",
     )
     heavy_read_wait_s: float = Field(
         10,
@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         100_000,
         ge=1,
         description="Most polls one time line may hold; a longer one asks for a shorter span.",
+    )
+    max_outage_polls: int = Field(
+        10_000_000,
+        ge=1,
+        description="Most polls one outages request (`/outages`, `/stores/{id}/outages`) may "
+        "read over its range; more is refused, asking for a shorter range.",
     )
     rate_limit: str | None = Field(
         None,

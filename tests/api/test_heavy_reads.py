@@ -1,6 +1,7 @@
-"""Expensive reads are bounded: a poll cap per time line, and a few heavy
-reads at a time, so a burst of them cannot starve the rest of the server
-(run as a real server process, with real concurrency)."""
+"""Expensive reads are bounded: a poll cap per time line and per outages
+request, and a few heavy reads (time lines, outages) at a time, so a burst
+of them cannot starve the rest of the server (run as a real server process,
+with real concurrency)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from tests.cli.test_serve import running
 
+from cli.test_serve import running
 from storemon.data.database import make_engine
 from storemon.ingest.service import load_chunks
 
@@ -22,6 +23,12 @@ DENSE_POLLS = 100_000
 #: Three weeks from 2023-01-18, the longest span a time line takes.
 DENSE_SPAN = {"start": "2023-01-18T00:00:00Z", "end": "2023-02-08T00:00:00Z"}
 DENSE_PATH = "/stores/dense/timeline?start=2023-01-18T00:00:00Z&end=2023-02-08T00:00:00Z"
+#: Every kind of heavy read over those three weeks.
+HEAVY_PATHS = [
+    DENSE_PATH,
+    "/stores/dense/outages?from=2023-01-18T00:00:00Z&to=2023-02-08T00:00:00Z",
+    "/outages?from=2023-01-18T00:00:00Z&to=2023-02-08T00:00:00Z&sort=length",
+]
 HEAVY_READS = 10
 HEALTH_P99_LIMIT_S = 0.050
 
@@ -67,7 +74,10 @@ def test_health_stays_fast_while_ten_heavy_reads_run(tmp_path: Path) -> None:
         health = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         latencies = []
         with ThreadPoolExecutor(HEAVY_READS) as pool:
-            heavy = [pool.submit(_get, port, DENSE_PATH) for _ in range(HEAVY_READS)]
+            heavy = [
+                pool.submit(_get, port, HEAVY_PATHS[i % len(HEAVY_PATHS)])
+                for i in range(HEAVY_READS)
+            ]
             time.sleep(0.2)  # the reads are under way
             while not all(future.done() for future in heavy):
                 started = time.perf_counter()
@@ -88,15 +98,18 @@ def test_a_heavy_read_that_waits_too_long_is_told_to_come_back(tmp_path: Path) -
     url = sqlite_url(tmp_path)
     _dense_store(url)
     env = {"STOREMON_MAX_HEAVY_READS": "1", "STOREMON_HEAVY_READ_WAIT_S": "0.05"}
+    answers = {}
     with running(tmp_path, "serve", "--db", url, env=env) as server:
         port = int(server.base.rsplit(":", 1)[1])
-        with ThreadPoolExecutor(3) as pool:
-            answers = list(pool.map(lambda _: _get(port, DENSE_PATH), range(3)))
+        for path in HEAVY_PATHS:
+            with ThreadPoolExecutor(4) as pool:
+                answers[path] = list(pool.map(lambda _, p=path: _get(port, p), range(4)))
 
-    statuses = sorted(status for status, _ in answers)
-    assert statuses[0] == 200
-    assert 503 in statuses, statuses
-    assert all(headers["retry-after"] == "1" for status, headers in answers if status == 503)
+    for path, answered in answers.items():
+        statuses = sorted(status for status, _ in answered)
+        assert statuses[0] == 200, (path, statuses)
+        assert 503 in statuses, (path, statuses)
+        assert all(headers["retry-after"] == "1" for status, headers in answered if status == 503)
 
 
 def test_a_time_line_over_the_poll_cap_asks_for_a_shorter_span(tmp_path: Path) -> None:
@@ -113,3 +126,21 @@ def test_a_time_line_over_the_poll_cap_asks_for_a_shorter_span(tmp_path: Path) -
     assert over.status_code == 422, over.text
     assert "3 polls, more than 2" in over.json()["error"]
     assert shorter.status_code == 200, shorter.text
+
+
+def test_outages_over_the_poll_cap_ask_for_a_shorter_range(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    with api_client(url, max_outage_polls=3) as client:
+        hours = (10, 11, 12)
+        load(url, "status", [(s, f"2023-01-25 {hour}:00", False) for s in "ab" for hour in hours])
+        day = {"from": "2023-01-25 00:00:00", "to": "2023-01-26 00:00:00"}
+        fleet = client.get("/outages", params=day)
+        one_store = client.get("/stores/a/outages", params=day)
+
+    assert fleet.status_code == 422, fleet.text
+    assert fleet.json()["error"] == (
+        "the range holds 6 polls, more than 3: ask for a shorter range"
+    )
+    # One store's outages read that store's polls only.
+    assert one_store.status_code == 200, one_store.text
+    assert one_store.json()["total"] == 1

@@ -148,7 +148,8 @@ def compute(snapshot: Snapshot, now_us: int, request: ReportRequest) -> Result:
 class OutagesRequest:
     """SPEC 8.5: ``from_us`` defaults to a week before ``now``, ``to_us`` to
     ``now`` (and is cut to it). ``group``: only its members' outages.
-    ``max_range_us``: a longer range is refused (bounded work per request)."""
+    ``max_range_us``: a longer range is refused, ``max_polls``: a range
+    holding more polls is refused (bounded work per request)."""
 
     from_us: int | None = None
     to_us: int | None = None
@@ -158,6 +159,8 @@ class OutagesRequest:
     store_ids: Sequence[str] | None = None
     group: str | None = None
     max_range_us: int | None = None
+    #: More polls read than this is refused (bounded memory and work).
+    max_polls: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,11 @@ def build_outages(reader: SnapshotReader, request: OutagesRequest) -> BuiltOutag
     if request.max_range_us is not None and to_us - from_us > request.max_range_us:
         days = request.max_range_us / DAY_US
         raise ReportRequestError(f"the range from..to is longer than {days:g} days")
+    polls = len(snapshot.polls.ts_us)
+    if request.max_polls is not None and polls > request.max_polls:
+        raise ReportRequestError(
+            f"the range holds {polls} polls, more than {request.max_polls}: ask for a shorter range"
+        )
     store_ids = request.store_ids
     if request.group is not None:
         members = snapshot.groups.store_id[snapshot.groups.group == request.group]

@@ -2,24 +2,30 @@
 
 Computed on request from one snapshot, like a report, so each request's work
 is bounded: the range is at most :data:`MAX_FLEET_RANGE` fleet-wide
-(:data:`MAX_STORE_RANGE` for one store) and a page at most
-:data:`MAX_PAGE` rows.
+(:data:`MAX_STORE_RANGE` for one store), it may hold at most
+``STOREMON_MAX_OUTAGE_POLLS`` polls, and a page is at most :data:`MAX_PAGE`
+rows. Each is a heavy read (see ``api.limits``): computed in a worker
+process, a few at a time.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from storemon.api.deps import ContainerDep
 from storemon.api.errors import ApiError
+from storemon.api.limits import worker_services
 from storemon.api.params import only_query, timestamp_param
 from storemon.api.routes.stores import StoreIdPath
 from storemon.api.schemas import ErrorBody, format_us
 from storemon.engine import TICKS_PER_MICROSECOND, TICKS_PER_SECOND, Interpolation
+
+if TYPE_CHECKING:
+    from storemon.reports.service import OutagesRequest
 
 router = APIRouter(tags=["outages"])
 
@@ -50,7 +56,11 @@ class OutageList(BaseModel):
     max_gap: float | None = Field(description="The max gap in minutes, if any.")
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    422: {"model": ErrorBody, "description": "A bad range, or one holding too many polls."},
+    503: {"model": ErrorBody, "description": "Too many heavy reads at once; see Retry-After."},
+}
 
 FromQuery = Annotated[
     str | None,
@@ -94,7 +104,7 @@ _COMMON_QUERY = (
     responses=_RESPONSES,
     dependencies=[only_query(*_COMMON_QUERY, "group")],
 )
-def fleet_outages(
+async def fleet_outages(
     container: ContainerDep,
     from_ts: FromQuery = None,
     to_ts: ToQuery = None,
@@ -110,7 +120,7 @@ def fleet_outages(
     offset: OffsetQuery = 0,
 ) -> OutageList:
     """Every store's outages overlapping the range, cut to it (SPEC 8.5)."""
-    return _outages(
+    return await _outages(
         container, None, group, from_ts, to_ts, as_of, interpolation, max_gap,
         min_minutes, sort, limit, offset, MAX_FLEET_RANGE,
     )  # fmt: skip
@@ -122,7 +132,7 @@ def fleet_outages(
     responses=_RESPONSES,
     dependencies=[only_query(*_COMMON_QUERY)],
 )
-def store_outages(
+async def store_outages(
     container: ContainerDep,
     store_id: StoreIdPath,
     from_ts: FromQuery = None,
@@ -136,18 +146,13 @@ def store_outages(
     offset: OffsetQuery = 0,
 ) -> OutageList:
     """One store's outages overlapping the range, cut to it (SPEC 8.5)."""
-    from storemon.data.stores import store_exists
-
-    with container.engine.connect() as connection:
-        if not store_exists(connection, store_id):
-            raise ApiError(404, f"unknown store_id {store_id!r}")
-    return _outages(
+    return await _outages(
         container, store_id, None, from_ts, to_ts, as_of, interpolation, max_gap,
         min_minutes, sort, limit, offset, MAX_STORE_RANGE,
     )  # fmt: skip
 
 
-def _outages(
+async def _outages(
     container: ContainerDep,
     store_id: str | None,
     group: str | None,
@@ -162,15 +167,8 @@ def _outages(
     offset: int,
     max_range: timedelta,
 ) -> OutageList:
-    from decimal import ROUND_CEILING, Decimal
-
     from storemon.reports.options import minutes_to_us
-    from storemon.reports.service import (
-        OutagesRequest,
-        ReportRequestError,
-        build_outages,
-        outage_page,
-    )
+    from storemon.reports.service import OutagesRequest
 
     gap_us = None
     if max_gap is not None:
@@ -186,9 +184,32 @@ def _outages(
         store_ids=None if store_id is None else (store_id,),
         group=group,
         max_range_us=int(max_range.total_seconds()) * _US,
+        max_polls=container.settings.max_outage_polls,
     )
+    return await container.heavy_reads.run(_outage_list, request, min_minutes, sort, limit, offset)
+
+
+def _outage_list(
+    request: OutagesRequest,
+    min_minutes: float,
+    sort: Literal["start", "length"],
+    limit: int,
+    offset: int,
+) -> OutageList:
+    """One page of outages, computed in a heavy-read worker process."""
+    from decimal import ROUND_CEILING, Decimal
+
+    from storemon.data.stores import store_exists
+    from storemon.reports.service import ReportRequestError, build_outages, outage_page
+
+    services = worker_services()
+    if request.store_ids is not None:
+        [store_id] = request.store_ids
+        with services.engine.connect() as connection:
+            if not store_exists(connection, store_id):
+                raise ApiError(404, f"unknown store_id {store_id!r}")
     try:
-        built = build_outages(container.reader, request)
+        built = build_outages(services.reader, request)
     except ReportRequestError as error:
         raise ApiError(422, str(error)) from None
     outages = built.outages
@@ -210,6 +231,7 @@ def _outages(
         )
         for row, cents in zip(rows.tolist(), hundredths.tolist(), strict=True)
     ]
+    gap_us = request.max_gap_us
     return OutageList(
         items=items,
         total=total,
@@ -217,7 +239,7 @@ def _outages(
         offset=offset,
         now=format_us(outages.now_us) if known_now else None,
         to=_instant(outages.to_us * TICKS_PER_MICROSECOND),
-        interpolation=interpolation,
+        interpolation=request.interpolation,
         max_gap=None if gap_us is None else gap_us / (60 * _US),
         **{"from": _instant(outages.from_us * TICKS_PER_MICROSECOND)},
     )
