@@ -129,7 +129,12 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         "memory://",
         description="Where the rate limit counts: `memory://` (this process) or a "
-        "`redis://` URL shared by every server.",
+        "`redis://` (`rediss://`) URL shared by every server.",
+    )
+    rate_limit_key_prefix: str = Field(
+        "storemon",
+        min_length=1,
+        description="Prefix of the rate limit's keys in a shared Redis.",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none by default)."
@@ -157,6 +162,14 @@ class Settings(BaseSettings):
             from limits import parse
 
             parse(value)  # a ValueError naming the text
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage_is_known(cls, value: str) -> str:
+        scheme = value.partition("://")[0].lower()
+        if scheme not in ("memory", "redis", "rediss"):
+            raise ValueError("must be memory:// or a redis:// or rediss:// URL")
         return value
 
     @field_validator("api_key")

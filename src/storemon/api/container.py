@@ -32,7 +32,9 @@ class Container:
         self.rate_limits = (
             None
             if settings.rate_limit is None
-            else RateLimits(settings.rate_limit, settings.rate_limit_storage)
+            else RateLimits(
+                settings.rate_limit, settings.rate_limit_storage, settings.rate_limit_key_prefix
+            )
         )
 
     @property

@@ -117,17 +117,37 @@ def _call(work: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, ob
     return work(*args, **kwargs)
 
 
+#: Longest the rate limit waits for a shared storage (connect, then each
+#: answer) before letting the request through.
+RATE_STORAGE_TIMEOUT_S = 0.5
+#: A storage that keeps failing is logged at most this often.
+RATE_STORAGE_WARN_EVERY_S = 60.0
+
+
 class RateLimits:
     """A moving-window limit on the mutating requests of each client (its
     address and, when it sends one, its API key), kept in ``storage_uri``
     (``memory://`` for this process, ``redis://...`` to share it between
-    servers). A client over the limit gets a 429 with Retry-After. When the
-    storage does not answer, requests go through: the limit protects the
-    service, it must not take it down."""
+    servers, its keys under ``key_prefix``). A client over the limit gets a
+    429 with Retry-After. When the storage does not answer within
+    :data:`RATE_STORAGE_TIMEOUT_S`, requests go through: the limit protects
+    the service, it must not take it down."""
 
-    def __init__(self, rate: str, storage_uri: str) -> None:
+    def __init__(self, rate: str, storage_uri: str, key_prefix: str = "storemon") -> None:
         self._item = parse_rate(rate)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(f"async+{storage_uri}"))
+        options: dict[str, float | str | bool] = {}
+        if storage_uri.lower().startswith(("redis://", "rediss://")):
+            # redis-py (a dependency already) rather than limits' default
+            # async client, coredis, which is not installed.
+            options = {
+                "implementation": "redispy",
+                "key_prefix": key_prefix,
+                "socket_connect_timeout": RATE_STORAGE_TIMEOUT_S,
+                "socket_timeout": RATE_STORAGE_TIMEOUT_S,
+            }
+        storage = storage_from_string(f"async+{storage_uri}", **options)
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._warned_at = -math.inf
 
     async def hit(self, client: str, key: str | None) -> None:
         who = (
@@ -138,7 +158,12 @@ class RateLimits:
                 return
             stats = await self._limiter.get_window_stats(self._item, *who)
         except Exception as error:  # the storage's client error: let the request through
-            log.warning("rate limit storage failed, request let through: %s", first_line(error))
+            now = time.monotonic()
+            if now - self._warned_at >= RATE_STORAGE_WARN_EVERY_S:
+                self._warned_at = now
+                log.warning(
+                    "rate limit storage failed, requests let through: %s", first_line(error)
+                )
             return
         retry = str(max(1, math.ceil(stats.reset_time - time.time())))
         raise ApiError(
