@@ -3,7 +3,10 @@
 Transactions:
 
 - status polls commit chunk by chunk: any set of polls is a valid state, so a
-  crash keeps every committed chunk and a reload finishes the job;
+  crash keeps every committed chunk and a reload finishes the job (the
+  command line's bulk loads); with ``atomic`` (uploads over HTTP) they load
+  in one transaction, so a client told its upload failed knows none of it
+  is kept;
 - business hours, timezones, special hours and groups load in one
   transaction (all or nothing);
 - ``strict`` loads the whole feed in one transaction and rolls it back if any
@@ -18,6 +21,7 @@ A value the database refuses raises :class:`storemon.data.dataset.RefusedValue`
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,6 +41,8 @@ from storemon.ingest.parse import ParsedChunk, parse_feed
 from storemon.ingest.reader import Source
 from storemon.ingest.validate import validate
 from storemon.messages import first_line
+
+log = logging.getLogger(__name__)
 
 #: How many rejects an :class:`IngestResult` quotes; the rest are in the database.
 FIRST_REJECTS = 10
@@ -62,11 +68,13 @@ def ingest_feed(
     source: Source,
     *,
     strict: bool = False,
+    atomic: bool = False,
     source_name: str | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Parse ``source`` (a path or a binary file) as ``feed`` (``status``,
-    ``hours``, ``timezones``, ``special_hours`` or ``groups``) and load it.
+    ``hours``, ``timezones``, ``special_hours`` or ``groups``) and load it;
+    with ``atomic`` a status feed too loads whole or not at all.
     ``on_progress`` is called with the number of data lines read so far,
     after each chunk."""
     feed = Feed(feed)
@@ -78,6 +86,7 @@ def ingest_feed(
             feed,
             chunks,
             strict=strict,
+            atomic=atomic,
             source_name=source_name,
             on_progress=on_progress,
         )
@@ -166,6 +175,7 @@ def load_chunks(
     chunks: Iterable[ParsedChunk],
     *,
     strict: bool = False,
+    atomic: bool = False,
     source_name: str = "<stream>",
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
@@ -174,20 +184,28 @@ def load_chunks(
     with _writing(engine) as conn, conn.begin():
         ingest_id = ingest_log.start_ingest(conn, feed, source_name, strict=strict)
     load = _Load(engine, feed, ingest_id, strict, on_progress)
+    per_chunk = feed is Feed.STATUS and not strict and not atomic
     try:
-        if feed is Feed.STATUS and not strict:
+        if per_chunk:
             load.polls_per_chunk(chunks)
         else:
             load.in_one_transaction(chunks)
     except BaseException as error:
-        with _writing(engine) as conn, conn.begin():
-            ingest_log.finish_ingest(
-                conn,
+        try:
+            with _writing(engine) as conn, conn.begin():
+                ingest_log.finish_ingest(
+                    conn,
+                    ingest_id,
+                    ingest_log.FAILED,
+                    loaded=load.loaded if per_chunk else 0,
+                    rejected=load.rejected,
+                    error=first_line(error),
+                )
+        except Exception as logging_error:  # say, the database went away: the entry stays running
+            log.warning(
+                "ingest %d failed and could not be marked failed: %s",
                 ingest_id,
-                ingest_log.FAILED,
-                loaded=load.loaded if feed is Feed.STATUS and not strict else 0,
-                rejected=load.rejected,
-                error=first_line(error),
+                first_line(logging_error),
             )
         raise
     return load.result()

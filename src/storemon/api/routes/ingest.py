@@ -9,6 +9,7 @@ import tempfile
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -100,8 +101,8 @@ def _answer(result: IngestResult) -> JSONResponse:
 
 
 def _refused(error: RefusedValue) -> ApiError:
-    # The input's fault, not the server's. The ingest is logged as failed;
-    # chunks of a status feed committed before it stay.
+    # The input's fault, not the server's. The ingest is logged as failed
+    # and nothing of the upload is kept.
     return ApiError(422, str(error))
 
 
@@ -242,8 +243,19 @@ async def ingest_file(
     limit = container.settings.max_upload_bytes
     async with _uploaded_csv(request, limit) as (source, name):
         try:
+            # Whole or not at all, status polls too: a client told its upload
+            # failed (a 503 while the database is away) sends it again, and
+            # finds nothing of the failed attempt kept.
             result = await asyncio.to_thread(
-                ingest_feed, container.engine, feed, source, strict=strict, source_name=name
+                partial(
+                    ingest_feed,
+                    container.engine,
+                    feed,
+                    source,
+                    strict=strict,
+                    atomic=True,
+                    source_name=name,
+                )
             )
         except IngestError as error:
             raise ApiError(422, str(error)) from None
