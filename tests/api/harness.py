@@ -92,3 +92,30 @@ def wait_for_report(client: TestClient, report_id: str) -> Any:
             return response
         assert time.monotonic() < deadline, f"report {report_id} still running"
         time.sleep(0.02)
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` served over HTTP by uvicorn on a thread of the test process,
+    for the whole ``with`` block (one lifespan: started once, shut down
+    once); yields its base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + REPORT_TIMEOUT_S
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=REPORT_TIMEOUT_S)
+        listener.close()

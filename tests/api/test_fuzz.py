@@ -1,7 +1,8 @@
-"""Schemathesis against the app's own OpenAPI schema, in process (ASGI): no
-generated request, however odd, gets a 5xx. The API key is sent, so the
-mutating endpoints are exercised past authentication. SQLite only, with a
-bounded number of examples per operation to keep it under a minute."""
+"""Schemathesis against the app's own OpenAPI schema: no generated request,
+however odd, gets a 5xx. The API key is sent, so the mutating endpoints are
+exercised past authentication. SQLite only, with a bounded number of
+examples per operation to keep it under a minute. One app, served over HTTP
+for the whole module, runs its lifespan once (see ``test_stateful_fuzz``)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from schemathesis.python.asgi import shutdown_lifespans
 
 from storemon.api.app import create_app
 
 from .feeds import load_feeds, write_feeds
 from .fixtures_ops import KEY_HEADER, settings_for, sqlite_url
-from .harness import HeldRunner
+from .harness import HeldRunner, served
 
 EXAMPLES_PER_OPERATION = 40
 
@@ -32,11 +32,10 @@ def app_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
     # Reports are queued, never run; a queue that never fills keeps a
     # deliberate 503 ("try again shortly") out of the way.
     app = create_app(settings_for(url, queue_limit=10**9), runner=HeldRunner(url))
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)  # starts the lifespan
-    write_feeds(folder)
-    load_feeds(url, folder)
-    yield schema
-    shutdown_lifespans()
+    with served(app) as base:
+        write_feeds(folder)
+        load_feeds(url, folder)
+        yield schemathesis.openapi.from_url(f"{base}/openapi.json")
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

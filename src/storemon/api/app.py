@@ -19,6 +19,7 @@ from storemon.api.container import Container
 from storemon.api.errors import install_error_handlers
 from storemon.api.headers import SecurityHeaders
 from storemon.api.metrics import install_metrics
+from storemon.api.openapi import install_openapi
 from storemon.api.routes import dashboard as dashboard_routes
 from storemon.api.routes import groups as group_routes
 from storemon.api.routes import ingest as ingest_routes
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(dashboard_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(web_router)
+    install_openapi(app)
     return app
 
 
