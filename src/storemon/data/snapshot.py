@@ -106,6 +106,37 @@ class Span:
     end_us: int
 
 
+@dataclass(frozen=True)
+class SnapshotColumns:
+    """What one read brings back, before it becomes a :class:`Snapshot`:
+    reads of disjoint store-key ranges are concatenated in this form (see
+    :mod:`storemon.data.parts`). Polls, hours and special hours are one
+    array per column of ``POLL_COLUMNS``, ``HOUR_COLUMNS`` and
+    ``SPECIAL_COLUMNS``; ``groups``: whether memberships were read."""
+
+    keys: np.ndarray
+    ids: np.ndarray
+    zones: np.ndarray
+    polls: list[np.ndarray]
+    hours: list[np.ndarray]
+    special: list[np.ndarray]
+    member_ids: np.ndarray
+    member_groups: np.ndarray
+    groups: bool
+
+    def snapshot(self) -> Snapshot:
+        keys, ts_us, active = self.polls
+        return Snapshot(
+            stores=Stores.build(self.keys, self.ids, self.zones),
+            polls=Polls.build(keys, ts_us, active.astype(np.bool_, copy=False)),
+            hours=Hours.build(*self.hours),
+            special=SpecialHours.build(*self.special),
+            groups=Memberships.build(self.member_ids, self.member_groups)
+            if self.groups
+            else Memberships.empty(),
+        )
+
+
 #: A span, or how to choose it once the dataset state is read (a report's
 #: default ``now`` is the newest poll of the snapshot it reads).
 SpanChoice = Span | Callable[[DatasetState], Span | None] | None
@@ -196,6 +227,12 @@ class SnapshotReader(ABC):
     #: is read by one scan of every poll rather than store by store.
     scans_short_history = False
 
+    #: Key ranges a read of every store is split into, read at once (1:
+    #: one transaction); see :mod:`storemon.data.parts`.
+    read_parts = 1
+    #: Fewest stores per part: a smaller database is read in one.
+    part_min_stores = 2_000
+
     def __init__(self, url: URL) -> None:
         self.url = url
 
@@ -218,100 +255,123 @@ class SnapshotReader(ABC):
         ``store_ids`` narrows the read to those stores (unknown ids are
         ignored); ``span`` (a :class:`Span`, or a function of the dataset
         state giving one) narrows the polls to what a computation over it
-        needs; without one every poll is read. Raises
-        :class:`PrunedHistoryError` for a span that starts before the
+        needs; without one every poll is read. ``key_range`` (first and
+        last store key, both included) narrows it to those store keys.
+        Raises :class:`PrunedHistoryError` for a span that starts before the
         retention horizon, :class:`SchemaNotCurrentError` when the database
         is not at the schema this code expects, :class:`DatabaseError` when
         it cannot be read.
-        """
-        with self.transaction() as read:
-            revision = _revision(read)
-            if revision != HEAD_REVISION:
-                found = "has no storemon schema" if revision is None else f"is at {revision!r}"
-                raise SchemaNotCurrentError(
-                    f"database {shown(self.url)} {found}, this storemon needs schema "
-                    f"{HEAD_REVISION!r}: migrate it first"
-                )
-            state = _state(
-                read.query(
-                    "select version, newest_poll_us, retained_from_us "
-                    "from dataset_state where id = 1"
-                )
-            )
-            chosen = span(state) if callable(span) else span
-            if (
-                chosen is not None
-                and state.retained_from_us is not None
-                and chosen.start_us < state.retained_from_us
-            ):
-                raise PrunedHistoryError.of(state.retained_from_us, chosen.start_us)
-            # coalesce: a column that starts with a run of NULLs must still be text.
-            in_range = ""
-            if key_range is not None:
-                first, last = (int(key) for key in key_range)
-                in_range = f"store_key between {first} and {last}"
-            stores = read.query(
-                "select store_key, store_id, coalesce(timezone, '') as timezone from stores"
-                + (f" where {in_range}" if in_range else "")
-            )
-            keys = int_column(stores, "store_key")
-            ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
-            zones = np.asarray(stores.column("timezone").to_pylist(), dtype=object)
-            zones[zones == ""] = None
 
-            keys_in = ""
-            wanted: np.ndarray | None = None
-            if store_ids is not None:
-                keep = np.isin(ids, np.asarray(list(store_ids), dtype=object))
-                keys, ids, zones = keys[keep], ids[keep], zones[keep]
-                wanted = keys
-                if len(keys) <= STORE_FILTER_IN_SQL:
-                    # Integers read from the database: safe to inline.
-                    keys_in = f"store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
-            narrowed = " and ".join(c for c in (in_range, keys_in) if c)
-            where = f" where {narrowed}" if narrowed else ""
-            if (
-                chosen is not None
-                and self.scans_short_history
-                and _history_is_short(read, chosen)
-            ):
-                # Nearly every stored poll is needed: one scan of the table
-                # beats the store-by-store plan. Polls after the span change
-                # nothing: filtered out only when there are any.
-                newest = state.newest_poll_us
-                until = f"ts_us <= {int(chosen.end_us)}"
-                if newest is None or newest <= chosen.end_us:
-                    until = ""
-                conditions = " and ".join(c for c in (narrowed, until) if c)
-                poll_keys, poll_ts, active = read.polls(
-                    "polls", f" where {conditions}" if conditions else ""
-                )
-            elif chosen is None:
-                poll_keys, poll_ts, active = read.polls("polls", where)
-            else:
-                source = read.span_source(chosen, narrowed.replace("store_key", "s.store_key"))
-                poll_keys, poll_ts, active = read.polls(source, "")
-            hour_cols = read.integers("business_hours", HOUR_COLUMNS, where)
-            special = read.query(SPECIAL_HOURS_QUERY + where)
-            special_cols = [int_column(special, name) for name in SPECIAL_COLUMNS]
-            members = read.query(MEMBERSHIPS_QUERY + where) if groups else None
+        A reader with :attr:`read_parts` above 1 reads every store's data
+        in that many key ranges at once, each in a transaction of its own
+        (see :mod:`storemon.data.parts`); the result is the same.
+        """
+        if self.read_parts > 1 and store_ids is None and key_range is None:
+            from storemon.data.parts import read_in_parts
+
+            parted = read_in_parts(self, span, groups=groups)
+            if parted is not None:
+                return parted
+        with self.transaction() as read:
+            columns, state = self.read_columns(
+                read,
+                None if store_ids is None else list(store_ids),
+                span,
+                groups=groups,
+                key_range=key_range,
+            )
+        return columns.snapshot(), state
+
+    def read_columns(
+        self,
+        read: Transaction,
+        store_ids: Sequence[str] | None,
+        span: SpanChoice,
+        *,
+        groups: bool = False,
+        key_range: tuple[int, int] | None = None,
+    ) -> tuple[SnapshotColumns, DatasetState]:
+        """What :meth:`read_snapshot` reads, inside the transaction ``read``."""
+        revision = _revision(read)
+        if revision != HEAD_REVISION:
+            found = "has no storemon schema" if revision is None else f"is at {revision!r}"
+            raise SchemaNotCurrentError(
+                f"database {shown(self.url)} {found}, this storemon needs schema "
+                f"{HEAD_REVISION!r}: migrate it first"
+            )
+        state = _state(
+            read.query(
+                "select version, newest_poll_us, retained_from_us from dataset_state where id = 1"
+            )
+        )
+        chosen = span(state) if callable(span) else span
+        if (
+            chosen is not None
+            and state.retained_from_us is not None
+            and chosen.start_us < state.retained_from_us
+        ):
+            raise PrunedHistoryError.of(state.retained_from_us, chosen.start_us)
+        in_range = ""
+        if key_range is not None:
+            first, last = (int(key) for key in key_range)
+            in_range = f"store_key between {first} and {last}"
+        # coalesce: a column that starts with a run of NULLs must still be text.
+        stores = read.query(
+            "select store_key, store_id, coalesce(timezone, '') as timezone from stores"
+            + (f" where {in_range}" if in_range else "")
+        )
+        keys = int_column(stores, "store_key")
+        ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
+        zones = np.asarray(stores.column("timezone").to_pylist(), dtype=object)
+        zones[zones == ""] = None
+
+        keys_in = ""
+        wanted: np.ndarray | None = None
+        if store_ids is not None:
+            keep = np.isin(ids, np.asarray(list(store_ids), dtype=object))
+            keys, ids, zones = keys[keep], ids[keep], zones[keep]
+            wanted = keys
+            if len(keys) <= STORE_FILTER_IN_SQL:
+                # Integers read from the database: safe to inline.
+                keys_in = f"store_key in ({','.join(map(str, keys.tolist())) or 'null'})"
+        narrowed = " and ".join(c for c in (in_range, keys_in) if c)
+        where = f" where {narrowed}" if narrowed else ""
+        if chosen is not None and self.scans_short_history and _history_is_short(read, chosen):
+            # Nearly every stored poll is needed: one scan of the table
+            # beats the store-by-store plan. Polls after the span change
+            # nothing: filtered out only when there are any.
+            newest = state.newest_poll_us
+            until = f"ts_us <= {int(chosen.end_us)}"
+            if newest is None or newest <= chosen.end_us:
+                until = ""
+            conditions = " and ".join(c for c in (narrowed, until) if c)
+            polls = read.polls("polls", f" where {conditions}" if conditions else "")
+        elif chosen is None:
+            polls = read.polls("polls", where)
+        else:
+            source = read.span_source(chosen, narrowed.replace("store_key", "s.store_key"))
+            polls = read.polls(source, "")
+        hours = read.integers("business_hours", HOUR_COLUMNS, where)
+        special_table = read.query(SPECIAL_HOURS_QUERY + where)
+        special = [int_column(special_table, name) for name in SPECIAL_COLUMNS]
+        members = read.query(MEMBERSHIPS_QUERY + where) if groups else None
 
         if wanted is not None and not keys_in:
-            mask = np.isin(poll_keys, wanted)
-            poll_keys, poll_ts, active = poll_keys[mask], poll_ts[mask], active[mask]
-            mask = np.isin(hour_cols[0], wanted)
-            hour_cols = [column[mask] for column in hour_cols]
-            mask = np.isin(special_cols[0], wanted)
-            special_cols = [column[mask] for column in special_cols]
-
-        snapshot = Snapshot(
-            stores=Stores.build(keys, ids, zones),
-            polls=Polls.build(poll_keys, poll_ts, active.astype(np.bool_, copy=False)),
-            hours=Hours.build(*hour_cols),
-            special=SpecialHours.build(*special_cols),
-            groups=Memberships.empty() if members is None else _memberships(members, keys, ids),
+            mask = np.isin(polls[0], wanted)
+            polls = [column[mask] for column in polls]
+            mask = np.isin(hours[0], wanted)
+            hours = [column[mask] for column in hours]
+            mask = np.isin(special[0], wanted)
+            special = [column[mask] for column in special]
+        member_ids, member_groups = (
+            (np.zeros(0, dtype=object),) * 2
+            if members is None
+            else _memberships(members, keys, ids)
         )
-        return snapshot, state
+        columns = SnapshotColumns(
+            keys, ids, zones, polls, hours, special, member_ids, member_groups, groups
+        )
+        return columns, state
 
     def revision(self) -> str | None:
         """The schema revision the database is at; None for a database
@@ -322,6 +382,16 @@ class SnapshotReader(ABC):
                 return _revision(read)
         except NoDatabaseError:
             return None
+
+
+#: Most key ranges one read is split into (one connection each).
+MAX_READ_PARTS = 4
+
+
+def parallel_read_parts() -> int:
+    """Key ranges a reader whose driver releases the GIL reads at once:
+    one per CPU, up to :data:`MAX_READ_PARTS`."""
+    return max(1, min(os.cpu_count() or 1, MAX_READ_PARTS))
 
 
 def reader_for(url: URL | str, *, sqlite_adbc: bool = False) -> SnapshotReader:
@@ -355,18 +425,20 @@ def _revision(read: Transaction) -> str | None:
     return str(values[0]) if values else None
 
 
-def _memberships(table: pa.Table, keys: np.ndarray, ids: np.ndarray) -> Memberships:
+def _memberships(
+    table: pa.Table, keys: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``(store_id, group)`` pairs of the memberships read, for the stores
     read (``keys`` and ``ids`` aligned)."""
     if not len(keys):
-        return Memberships.empty()
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
     member_keys = int_column(table, "store_key")
     order = np.argsort(keys, kind="stable")
     position = np.searchsorted(keys, member_keys, sorter=order)
     row = order[np.minimum(position, len(keys) - 1)]
     known = keys[row] == member_keys
     groups = np.asarray(table.column("group_name").to_pylist(), dtype=object)
-    return Memberships.build(ids[row[known]], groups[known])
+    return ids[row[known]], groups[known]
 
 
 def _state(table: pa.Table) -> DatasetState:
@@ -471,6 +543,10 @@ class SQLiteReader(SnapshotReader):
     def __init__(self, url: URL, *, adbc: bool = False) -> None:
         super().__init__(url)
         self.adbc = adbc
+        if adbc:
+            # ADBC's SQLite runs the queries without the GIL, and several
+            # connections of one copy of SQLite may have the file open.
+            self.read_parts = parallel_read_parts()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -507,6 +583,16 @@ class SQLiteReader(SnapshotReader):
 # ADBC: PostgreSQL, and SQLite where the process allows ------------------------
 
 
+#: Statement options that make a result arrive as one Arrow batch (up to
+#: these many rows or bytes), so that its integer columns become numpy arrays
+#: without a copy: the drivers' default batches (1,024 rows, 16 MB) would be
+#: joined by a copy of every poll, which costs time and a second copy's memory.
+_ONE_BATCH = {
+    "sqlite": {"adbc.sqlite.query.batch_rows": str(1 << 26)},
+    "postgresql": {"adbc.postgresql.batch_size_hint_bytes": str(1 << 34)},
+}
+
+
 class _ADBCTransaction(Transaction):
     def __init__(self, connection: Any, url: URL) -> None:
         self._connection = connection
@@ -519,6 +605,7 @@ class _ADBCTransaction(Transaction):
 
         statement = dm.AdbcStatement(self._connection)
         try:
+            statement.set_options(**_ONE_BATCH[self.backend])
             statement.set_sql_query(sql)
             stream, _ = statement.execute_query()
             return pa.RecordBatchReader._import_from_c(stream.address).read_all()
@@ -569,6 +656,10 @@ class PostgreSQLReader(SnapshotReader):
     # or so of history; SQLite's seeks cost no more than a scan, and a scan
     # holds more polls in memory.
     scans_short_history = True
+
+    def __init__(self, url: URL) -> None:
+        super().__init__(url)
+        self.read_parts = parallel_read_parts()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from storemon.data.reports import ReportParams
 from storemon.data.snapshot import DatasetState, PrunedHistoryError, SnapshotReader, Span
 from storemon.engine import (
     Daily,
@@ -30,6 +29,11 @@ from storemon.engine import (
     group_report,
 )
 from storemon.engine.report import DAY_US, WEEK_US
+
+if TYPE_CHECKING:
+    # The stored reports' module defines the report tables: a command that
+    # only computes a report has no use for them.
+    from storemon.data.reports import ReportParams
 
 ReportKind = Literal["stores", "daily", "groups"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("stores", "daily", "groups")
