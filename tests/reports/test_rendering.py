@@ -192,6 +192,71 @@ def test_decimal_values_are_the_exact_hundredths(hundredths: list[int]) -> None:
     assert column.cast(pa.string()).to_pylist() == [f"{h // 100}.{h % 100:02d}" for h in hundredths]
 
 
+def _csv_by_arrow_compute(frame: pa.Table) -> bytes:
+    """The CSV as rendered column by column with Arrow's compute functions
+    (how it was rendered before the CSV path stopped importing them)."""
+    import pyarrow.compute as pc
+
+    def fields(column: pa.ChunkedArray) -> pa.ChunkedArray:
+        if pa.types.is_string(column.type):
+            text = rendering.safe_cells(column)
+            quoted = pc.binary_join_element_wise(
+                '"', pc.replace_substring(text, '"', '""'), '"', ""
+            )
+            text = pc.if_else(pc.match_substring_regex(text, '[,"\n\r]'), quoted, text)
+        elif pa.types.is_timestamp(column.type):
+            text = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        else:
+            text = column.cast(pa.string())
+        return pc.fill_null(text, "")
+
+    header = ",".join(frame.column_names) + "\n"
+    lines = pc.binary_join_element_wise(*[fields(c) for c in frame.columns], ",")
+    return (header + "\n".join(lines.to_pylist()) + "\n").encode()
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.text()),
+            st.one_of(st.none(), st.integers(-(10**15), 10**15)),
+            st.one_of(st.none(), st.integers(-(10**17), 10**17)),
+            st.one_of(st.none(), st.integers(-(2**62) // 1000, 2**62 // 1000)),
+            st.one_of(st.none(), st.dates()),
+            st.one_of(st.none(), st.text()),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_the_csv_equals_the_one_rendered_with_arrow_compute(
+    rows: list[tuple[object, ...]],
+) -> None:
+    text, stores, hundredths, instant, day, name = (
+        list(column) for column in zip(*rows, strict=True)
+    )
+    cents = np.array([0 if h is None else h for h in hundredths], dtype=np.int64)
+    decimals = decimal_column(cents).to_pylist()
+    frame = pa.table(
+        {
+            "store_id": pa.array(text, pa.string()),
+            "stores": pa.array(stores, pa.int64()),
+            "value": pa.array(
+                [None if h is None else d for h, d in zip(hundredths, decimals, strict=True)],
+                pa.decimal128(18, 2),
+            ),
+            "start_utc": pa.array(instant, pa.timestamp("us", "UTC")),
+            "date": pa.array(day, pa.date32()),
+            "group": pa.array(name, pa.string()),
+        }
+    )
+
+    assert render_csv(frame) == _csv_by_arrow_compute(frame)
+    assert render_csv(frame.select(["stores", "value"])) == _csv_by_arrow_compute(
+        frame.select(["stores", "value"])
+    )
+
+
 @pytest.mark.parametrize("module", [frame_module, rendering], ids=lambda m: m.__name__)
 def test_docstring_examples_hold(module: ModuleType) -> None:
     result = doctest.testmod(module)
