@@ -13,16 +13,9 @@ import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
-from storemon.data.parts import key_ranges, merge_parts, read_in_parts
-from storemon.data.snapshot import (
-    DatasetState,
-    SnapshotColumns,
-    SnapshotReader,
-    Span,
-    Transaction,
-    reader_for,
-)
-from storemon.engine import Snapshot
+from storemon.data.parts import key_ranges, merge_snapshots, read_in_parts
+from storemon.data.snapshot import SnapshotReader, Span, Transaction, reader_for
+from storemon.engine import Hours, Polls, Snapshot, Stores
 from storemon.engine.model import END_OF_DAY
 from storemon.engine.report import HOUR_US, WEEK_US
 from storemon.ingest.feeds import Feed
@@ -116,22 +109,33 @@ def test_a_read_in_parts_equals_the_read_in_one(engine: Engine, database_url: st
             assert _rows(snapshot) == _rows(whole)
             assert snapshot.stores.key.tolist() == whole.stores.key.tolist()
 
-        # The report read (a span, chosen from the state) gives the same CSV.
-        for as_of in (None, START + WEEK_US + 30 * HOUR_US + 17):
-            request = ReportRequest(as_of)
-            _in_parts(reader, 1)
-            one = build_report(reader, request)
-            _in_parts(reader, 3)
-            three = build_report(reader, request)
-            assert render_csv(report_frame_of(three.report, request)) == render_csv(
-                report_frame_of(one.report, request)
-            )
         # The span read, in three parts and in one.
         now = state.newest_poll_us
         assert now is not None
-        week, _ = reader.read_snapshot(span=Span(now - WEEK_US, now))
-        _in_parts(reader, 1)
-        assert _rows(reader.read_snapshot(span=Span(now - WEEK_US, now))[0]) == _rows(week)
+        week = read_in_parts(reader, Span(now - WEEK_US, now))
+        assert week is not None
+        assert _rows(week[0]) == _rows(reader.read_snapshot(span=Span(now - WEEK_US, now))[0])
+
+        # Reports (each part computed on its own for the section 5 report,
+        # on the parts joined for the others) give the same CSV.
+        day = START // (24 * HOUR_US)
+        requests = [
+            ReportRequest(as_of, kind=kind, **dates)  # type: ignore[arg-type]
+            for as_of in (None, START + WEEK_US + 30 * HOUR_US + 17)
+            for kind, dates in (
+                ("stores", {}),
+                ("groups", {}),
+                ("daily", {"first_date": day + 2, "last_date": day + 9}),
+            )
+        ]
+        requests.append(ReportRequest(max_gap_us=3 * HOUR_US, interpolation="previous"))
+        for request in requests:
+            one = build_report(_in_parts(reader, 1), request)
+            three = build_report(_in_parts(reader, 3), request)
+            assert render_csv(report_frame_of(three.report, request)) == render_csv(
+                report_frame_of(one.report, request)
+            )
+            assert (three.state, three.first_poll_us) == (one.state, one.first_poll_us)
 
 
 def test_a_small_or_empty_database_is_read_in_one(database_url: str) -> None:
@@ -142,32 +146,19 @@ def test_a_small_or_empty_database_is_read_in_one(database_url: str) -> None:
         assert len(snapshot.stores) == 0
 
 
-def _columns(keys: list[int], version: int) -> tuple[SnapshotColumns, DatasetState]:
-    ints = np.asarray(keys, dtype=np.int64)
-    ids = np.asarray([f"s{key}" for key in keys], dtype=object)
-    empty = np.zeros(0, dtype=np.int64)
-    columns = SnapshotColumns(
-        keys=ints,
-        ids=ids,
-        zones=np.full(len(keys), None, dtype=object),
-        polls=[ints, ints * 10, np.ones(len(keys), dtype=np.int64)],
-        hours=[empty] * 4,
-        special=[empty] * 4,
-        member_ids=np.zeros(0, dtype=object),
-        member_groups=np.zeros(0, dtype=object),
-        groups=False,
-    )
-    return columns, DatasetState(version, 30)
+def test_merged_snapshots_keep_store_key_order() -> None:
+    def part(keys: list[int]) -> Snapshot:
+        return Snapshot(
+            Stores.build(keys, [f"s{key}" for key in keys]),
+            Polls.build(keys, [key * 10 for key in keys], [True] * len(keys)),
+            Hours.build(keys, [0] * len(keys), [0] * len(keys), [60] * len(keys)),
+        )
 
-
-def test_merged_parts_keep_key_order_and_need_one_version() -> None:
-    merged = merge_parts([_columns([1, 2], 5), _columns([3], 5)])
-    assert merged is not None
-    snapshot, state = merged
-    assert snapshot.stores.key.tolist() == [1, 2, 3]
-    assert snapshot.polls.ts_us.tolist() == [10, 20, 30]
-    assert state == DatasetState(5, 30)
-    assert merge_parts([_columns([1, 2], 5), _columns([3], 6)]) is None
+    merged = merge_snapshots([part([2, 1]), part([3])])
+    assert merged.stores.key.tolist() == [1, 2, 3]
+    assert merged.stores.store_id.tolist() == ["s1", "s2", "s3"]
+    assert merged.polls.ts_us.tolist() == [20, 10, 30]
+    assert merged.hours.store_key.tolist() == [2, 1, 3]
 
 
 class _WriteAfterFirstPart:
@@ -175,8 +166,8 @@ class _WriteAfterFirstPart:
     (its snapshot taken), a poll is committed, and the other parts start only
     then, so they see a newer version than the first."""
 
-    def __init__(self, reader: SnapshotReader, engine: Engine) -> None:
-        self.reader, self.engine = reader, engine
+    def __init__(self, reader: SnapshotReader, engine: Engine, poll_us: int) -> None:
+        self.reader, self.engine, self.poll_us = reader, engine, poll_us
         self.opened = 0
         self.written = threading.Event()
         self._lock = threading.Lock()
@@ -192,31 +183,41 @@ class _WriteAfterFirstPart:
         with self._plain() as read:
             if index == 2:
                 read.query("select version from dataset_state")
-                load_chunks(self.engine, "status", [status_chunk([("s00", START + 5, True)])])
+                load_chunks(self.engine, "status", [status_chunk([("s00", self.poll_us, True)])])
                 self.written.set()
             yield read
 
 
+@pytest.mark.parametrize("kind", ["stores", "groups"])
 def test_parts_that_saw_different_versions_are_read_again_in_one(
-    engine: Engine, database_url: str
+    engine: Engine, database_url: str, kind: str
 ) -> None:
     _load(engine)
     # SQLite: the sqlite3 reader, the copy of SQLite the writer uses (ADBC's
     # own copy must not have the file open while another copy writes).
     reader = _in_parts(reader_for(database_url), 2)
     before, _ = reader.read_snapshot()
-    hook = _WriteAfterFirstPart(reader, engine)
+    plain = reader.transaction
+    hook = _WriteAfterFirstPart(reader, engine, START + 5)
     reader.transaction = hook.transaction  # type: ignore[method-assign]
+    assert read_in_parts(reader, None) is None  # the parts disagree
+    assert hook.opened == 3  # the bounds, then two parts
 
-    snapshot, state = reader.read_snapshot()
-
-    assert hook.opened == 4  # bounds, two parts, then the whole read again
-    assert len(snapshot.polls) == len(before.polls) + 1
-    _in_parts(reader, 1)
-    reader.transaction = hook._plain  # type: ignore[method-assign]
-    again, again_state = reader.read_snapshot()
-    assert again_state == state
-    assert _rows(snapshot) == _rows(again)
+    # A report then reads in one transaction, which sees the new poll.
+    reader.transaction = plain  # type: ignore[method-assign]
+    hook = _WriteAfterFirstPart(reader, engine, START + 6)
+    reader.transaction = hook.transaction  # type: ignore[method-assign]
+    request = ReportRequest(kind=kind)  # type: ignore[arg-type]
+    built = build_report(reader, request)
+    assert hook.opened == 4
+    reader.transaction = plain  # type: ignore[method-assign]
+    after, state = reader.read_snapshot(groups=True)
+    assert len(after.polls) == len(before.polls) + 2
+    assert built.state == state
+    expected = build_report(_in_parts(reader, 1), request)
+    assert render_csv(report_frame_of(built.report, request)) == render_csv(
+        report_frame_of(expected.report, request)
+    )
 
 
 @pytest.mark.parametrize("adbc", [False, True])

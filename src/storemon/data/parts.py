@@ -2,39 +2,51 @@
 
 The polls are most of a report's read, and reading them is mostly the
 driver's work (ADBC's, in C, without the GIL). Split into key ranges, each
-read on a connection of its own in a thread, they are read on as many CPUs.
+read on a connection of its own in a thread, they are read on as many CPUs;
+a computation on each part's stores alone (stores are independent) runs in
+the same threads, mostly in numpy, which releases the GIL too.
 
 Each range is read in a transaction of its own, so the parts may see
 different states of the database. Every change of the data bumps
 ``dataset_state.version`` in the same transaction, so parts that saw the
 same version saw the same data; when they did not (a write committed while
-they started), the whole snapshot is read again in one transaction.
+they started), the caller reads the whole snapshot in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from storemon.data.snapshot import NoSuchTable, SnapshotColumns
+from storemon.data.snapshot import NoSuchTable
+from storemon.engine.model import Hours, Memberships, Polls, Snapshot, SpecialHours, Stores
 
 if TYPE_CHECKING:
     from storemon.data.snapshot import DatasetState, SnapshotReader, SpanChoice
-    from storemon.engine.model import Snapshot
+
+T = TypeVar("T")
 
 _LOWEST_KEY, _HIGHEST_KEY = -(1 << 63), (1 << 63) - 1
 
 
-def read_in_parts(
-    reader: SnapshotReader, span: SpanChoice, *, groups: bool = False
-) -> tuple[Snapshot, DatasetState] | None:
-    """What ``reader.read_snapshot(None, span, groups=groups)`` reads, in
-    ``reader.read_parts`` key ranges at once. None when it is better read in
-    one transaction: a small or empty database (or none with the schema,
-    which the one read reports), or parts that saw different versions."""
+def map_parts(
+    reader: SnapshotReader,
+    span: SpanChoice,
+    each: Callable[[Snapshot, DatasetState], T],
+    *,
+    groups: bool = False,
+) -> tuple[list[T], DatasetState] | None:
+    """``each`` of the snapshots of ``reader.read_parts`` key ranges, read
+    (as ``reader.read_snapshot(None, span, groups=groups)`` reads) and
+    computed at once, in key order, with the dataset state they saw. None
+    when the read is better done in one transaction: a reader of one part,
+    a small or empty database (or one without the schema, which the one read
+    reports), or parts that saw different versions."""
+    if reader.read_parts < 2:
+        return None
     try:
         with reader.transaction() as read:
             bounds = read.query("select min(store_key) as lo, max(store_key) as hi from stores")
@@ -47,13 +59,28 @@ def read_in_parts(
     if len(ranges) < 2:
         return None
 
-    def read_part(key_range: tuple[int, int]) -> tuple[SnapshotColumns, DatasetState]:
+    def run(key_range: tuple[int, int]) -> tuple[T, DatasetState]:
         with reader.transaction() as read:
-            return reader.read_columns(read, None, span, groups=groups, key_range=key_range)
+            snapshot, state = reader.read_in(read, None, span, groups=groups, key_range=key_range)
+        return each(snapshot, state), state
 
     with ThreadPoolExecutor(len(ranges), thread_name_prefix="snapshot-part") as pool:
-        parts = list(pool.map(read_part, ranges))
-    return merge_parts(parts)
+        done = list(pool.map(run, ranges))
+    if len({state.version for _, state in done}) != 1:
+        return None
+    return [result for result, _ in done], done[0][1]
+
+
+def read_in_parts(
+    reader: SnapshotReader, span: SpanChoice, *, groups: bool = False
+) -> tuple[Snapshot, DatasetState] | None:
+    """``reader.read_snapshot(None, span, groups=groups)`` read in parts (see
+    :func:`map_parts`, None as there)."""
+    parted = map_parts(reader, span, lambda snapshot, _: snapshot, groups=groups)
+    if parted is None:
+        return None
+    parts, state = parted
+    return merge_snapshots(parts), state
 
 
 def key_ranges(first: int, last: int, parts: int, min_stores: int) -> list[tuple[int, int]]:
@@ -71,32 +98,23 @@ def key_ranges(first: int, last: int, parts: int, min_stores: int) -> list[tuple
     return list(zip(starts, ends, strict=True))
 
 
-def merge_parts(
-    parts: Sequence[tuple[SnapshotColumns, DatasetState]],
-) -> tuple[Snapshot, DatasetState] | None:
-    """One snapshot from reads of disjoint key ranges, in key order; None
-    when the reads saw different versions of the data."""
-    states = {state.version for _, state in parts}
-    if len(states) != 1:
-        return None
-    columns = [part for part, _ in parts]
-    state = parts[0][1]
+def merge_snapshots(parts: Sequence[Snapshot]) -> Snapshot:
+    """One snapshot from snapshots of disjoint key ranges given in key order
+    (their stores stay in key order, their polls in the order read)."""
 
-    def joined(pick: str, index: int | None = None) -> np.ndarray:
-        arrays = [
-            getattr(part, pick) if index is None else getattr(part, pick)[index] for part in columns
-        ]
-        return np.concatenate(arrays)
+    def joined(name: str, column: str) -> np.ndarray:
+        return np.concatenate([getattr(getattr(part, name), column) for part in parts])
 
-    merged = SnapshotColumns(
-        keys=joined("keys"),
-        ids=joined("ids"),
-        zones=joined("zones"),
-        polls=[joined("polls", i) for i in range(len(columns[0].polls))],
-        hours=[joined("hours", i) for i in range(len(columns[0].hours))],
-        special=[joined("special", i) for i in range(len(columns[0].special))],
-        member_ids=joined("member_ids"),
-        member_groups=joined("member_groups"),
-        groups=columns[0].groups,
+    return Snapshot(
+        stores=Stores(
+            joined("stores", "key"), joined("stores", "store_id"), joined("stores", "timezone")
+        ),
+        polls=Polls(
+            joined("polls", "store_key"), joined("polls", "ts_us"), joined("polls", "active")
+        ),
+        hours=Hours(*(joined("hours", c) for c in ("store_key", "day", "start_s", "end_s"))),
+        special=SpecialHours(
+            *(joined("special", c) for c in ("store_key", "date", "start_s", "end_s"))
+        ),
+        groups=Memberships(joined("groups", "store_id"), joined("groups", "group")),
     )
-    return merged.snapshot(), state

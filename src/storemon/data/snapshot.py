@@ -106,37 +106,6 @@ class Span:
     end_us: int
 
 
-@dataclass(frozen=True)
-class SnapshotColumns:
-    """What one read brings back, before it becomes a :class:`Snapshot`:
-    reads of disjoint store-key ranges are concatenated in this form (see
-    :mod:`storemon.data.parts`). Polls, hours and special hours are one
-    array per column of ``POLL_COLUMNS``, ``HOUR_COLUMNS`` and
-    ``SPECIAL_COLUMNS``; ``groups``: whether memberships were read."""
-
-    keys: np.ndarray
-    ids: np.ndarray
-    zones: np.ndarray
-    polls: list[np.ndarray]
-    hours: list[np.ndarray]
-    special: list[np.ndarray]
-    member_ids: np.ndarray
-    member_groups: np.ndarray
-    groups: bool
-
-    def snapshot(self) -> Snapshot:
-        keys, ts_us, active = self.polls
-        return Snapshot(
-            stores=Stores.build(self.keys, self.ids, self.zones),
-            polls=Polls.build(keys, ts_us, active.astype(np.bool_, copy=False)),
-            hours=Hours.build(*self.hours),
-            special=SpecialHours.build(*self.special),
-            groups=Memberships.build(self.member_ids, self.member_groups)
-            if self.groups
-            else Memberships.empty(),
-        )
-
-
 #: A span, or how to choose it once the dataset state is read (a report's
 #: default ``now`` is the newest poll of the snapshot it reads).
 SpanChoice = Span | Callable[[DatasetState], Span | None] | None
@@ -260,29 +229,19 @@ class SnapshotReader(ABC):
         Raises :class:`PrunedHistoryError` for a span that starts before the
         retention horizon, :class:`SchemaNotCurrentError` when the database
         is not at the schema this code expects, :class:`DatabaseError` when
-        it cannot be read.
-
-        A reader with :attr:`read_parts` above 1 reads every store's data
-        in that many key ranges at once, each in a transaction of its own
-        (see :mod:`storemon.data.parts`); the result is the same.
+        it cannot be read. (:mod:`storemon.data.parts` reads the same in
+        :attr:`read_parts` key ranges at once.)
         """
-        if self.read_parts > 1 and store_ids is None and key_range is None:
-            from storemon.data.parts import read_in_parts
-
-            parted = read_in_parts(self, span, groups=groups)
-            if parted is not None:
-                return parted
         with self.transaction() as read:
-            columns, state = self.read_columns(
+            return self.read_in(
                 read,
                 None if store_ids is None else list(store_ids),
                 span,
                 groups=groups,
                 key_range=key_range,
             )
-        return columns.snapshot(), state
 
-    def read_columns(
+    def read_in(
         self,
         read: Transaction,
         store_ids: Sequence[str] | None,
@@ -290,7 +249,7 @@ class SnapshotReader(ABC):
         *,
         groups: bool = False,
         key_range: tuple[int, int] | None = None,
-    ) -> tuple[SnapshotColumns, DatasetState]:
+    ) -> tuple[Snapshot, DatasetState]:
         """What :meth:`read_snapshot` reads, inside the transaction ``read``."""
         revision = _revision(read)
         if revision != HEAD_REVISION:
@@ -363,15 +322,15 @@ class SnapshotReader(ABC):
             hours = [column[mask] for column in hours]
             mask = np.isin(special[0], wanted)
             special = [column[mask] for column in special]
-        member_ids, member_groups = (
-            (np.zeros(0, dtype=object),) * 2
-            if members is None
-            else _memberships(members, keys, ids)
+        poll_keys, poll_ts, active = polls
+        snapshot = Snapshot(
+            stores=Stores.build(keys, ids, zones),
+            polls=Polls.build(poll_keys, poll_ts, active.astype(np.bool_, copy=False)),
+            hours=Hours.build(*hours),
+            special=SpecialHours.build(*special),
+            groups=Memberships.empty() if members is None else _memberships(members, keys, ids),
         )
-        columns = SnapshotColumns(
-            keys, ids, zones, polls, hours, special, member_ids, member_groups, groups
-        )
-        return columns, state
+        return snapshot, state
 
     def revision(self) -> str | None:
         """The schema revision the database is at; None for a database
@@ -425,20 +384,18 @@ def _revision(read: Transaction) -> str | None:
     return str(values[0]) if values else None
 
 
-def _memberships(
-    table: pa.Table, keys: np.ndarray, ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _memberships(table: pa.Table, keys: np.ndarray, ids: np.ndarray) -> Memberships:
     """``(store_id, group)`` pairs of the memberships read, for the stores
     read (``keys`` and ``ids`` aligned)."""
     if not len(keys):
-        return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
+        return Memberships.empty()
     member_keys = int_column(table, "store_key")
     order = np.argsort(keys, kind="stable")
     position = np.searchsorted(keys, member_keys, sorter=order)
     row = order[np.minimum(position, len(keys) - 1)]
     known = keys[row] == member_keys
     groups = np.asarray(table.column("group_name").to_pylist(), dtype=object)
-    return ids[row[known]], groups[known]
+    return Memberships.build(ids[row[known]], groups[known])
 
 
 def _state(table: pa.Table) -> DatasetState:

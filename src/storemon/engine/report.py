@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,30 @@ def compute_report(
         day=totals["day"],
         week=totals["week"],
         max_gap_us=max_gap_us,
+    )
+
+
+def merge_reports(parts: Sequence[Report]) -> Report:
+    """One report from reports on disjoint sets of stores, computed with the
+    same ``now`` and options: what :func:`compute_report` gives on all of
+    their stores at once (stores are computed independently)."""
+    first = parts[0]
+    ids = np.concatenate([part.store_id for part in parts])
+    by_id = np.argsort(ids.astype(str), kind="stable")
+
+    def window(name: str) -> WindowTotals:
+        totals = [getattr(part, name) for part in parts]
+        return concat_totals(totals, 0, first.max_gap_us).take(by_id)
+
+    return Report(
+        now_us=first.now_us,
+        interpolation=first.interpolation,
+        store_id=ids[by_id],
+        store_key=np.concatenate([part.store_key for part in parts])[by_id],
+        hour=window("hour"),
+        day=window("day"),
+        week=window("week"),
+        max_gap_us=first.max_gap_us,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+from storemon.data.parts import map_parts, read_in_parts
 from storemon.data.snapshot import DatasetState, PrunedHistoryError, SnapshotReader, Span
 from storemon.engine import (
     Daily,
@@ -28,7 +29,7 @@ from storemon.engine import (
     compute_report,
     group_report,
 )
-from storemon.engine.report import DAY_US, WEEK_US
+from storemon.engine.report import DAY_US, WEEK_US, merge_reports
 
 if TYPE_CHECKING:
     # The stored reports' module defines the report tables: a command that
@@ -122,15 +123,48 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
     Raises :class:`~storemon.data.snapshot.PrunedHistoryError` when that
     start is before the retention horizon.
     """
+    span = _span_from(lambda now_us: request_start_us(request, now_us))
+    whole = request.kind == "stores" and request.store_ids is None
+    if whole:
+        parted = _report_in_parts(reader, request, span)
+        if parted is not None:
+            return parted
     snapshot, state, now_us = _read(
         reader,
         request.as_of_us,
         request.store_ids,
         groups=request.kind == "groups",
-        span=_span_from(lambda now_us: request_start_us(request, now_us)),
+        span=span,
+        # A report over every store was tried in parts: the parts saw
+        # different data, or a part would be too small.
+        in_parts=not whole,
     )
     result = compute(snapshot, now_us, request)
     return BuiltReport(result, state, _unknown(snapshot, request.store_ids), _first_poll(snapshot))
+
+
+def _report_in_parts(
+    reader: SnapshotReader,
+    request: ReportRequest,
+    span: Callable[[int | None, DatasetState], Span | None],
+) -> BuiltReport | None:
+    """The section 5 report over every store, each part of the stores read
+    and computed at once (see :func:`storemon.data.parts.map_parts`); None
+    when the reader reads in one part, or the parts saw different data."""
+
+    def each(snapshot: Snapshot, state: DatasetState) -> tuple[Report, int | None]:
+        now_us = _now(request.as_of_us, state)
+        return compute_report(
+            snapshot, now_us, request.interpolation, None, request.max_gap_us
+        ), _first_poll(snapshot)
+
+    parted = map_parts(reader, lambda state: span(request.as_of_us, state), each)
+    if parted is None:
+        return None
+    parts, state = parted
+    first_polls = [first for _, first in parts if first is not None]
+    report = merge_reports([part for part, _ in parts])
+    return BuiltReport(report, state, (), min(first_polls) if first_polls else None)
 
 
 def compute(snapshot: Snapshot, now_us: int, request: ReportRequest) -> Result:
@@ -241,18 +275,27 @@ def _read(
     *,
     groups: bool = False,
     span: Callable[[int | None, DatasetState], Span | None] | None = None,
+    in_parts: bool = True,
 ) -> tuple[Snapshot, DatasetState, int]:
     """The snapshot, its state and ``now``; ``span``, given ``as_of_us`` and
-    the state, says which polls to read (None: all)."""
-    snapshot, state = reader.read_snapshot(
-        list(store_ids) if store_ids else None,
-        None if span is None else (lambda state: span(as_of_us, state)),
-        groups=groups,
-    )
+    the state, says which polls to read (None: all). Every store's is read
+    in parts at once where the reader can (``in_parts``; see
+    :mod:`storemon.data.parts`), else in one transaction."""
+    chosen = None if span is None else (lambda state: span(as_of_us, state))
+    parted = read_in_parts(reader, chosen, groups=groups) if in_parts and not store_ids else None
+    if parted is not None:
+        snapshot, state = parted
+    else:
+        snapshot, state = reader.read_snapshot(
+            list(store_ids) if store_ids else None, chosen, groups=groups
+        )
+    return snapshot, state, _now(as_of_us, state)
+
+
+def _now(as_of_us: int | None, state: DatasetState) -> int:
     now_us = as_of_us if as_of_us is not None else state.newest_poll_us
-    if now_us is None:
-        now_us = 0  # no polls: every store is absent, the result is empty
-    return snapshot, state, now_us
+    # No polls: every store is absent, the result is empty.
+    return 0 if now_us is None else now_us
 
 
 def _unknown(snapshot: Snapshot, store_ids: Sequence[str] | None) -> tuple[str, ...]:
