@@ -21,11 +21,14 @@ whatever the mix of formats, and no per-row Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MICROS_PER_SECOND = 1_000_000
 SECONDS_PER_DAY = 86_400
@@ -38,6 +41,12 @@ _Bytes = npt.NDArray[np.uint8]
 # and a fraction run followed up to a 7th digit (8), a suffix (6).
 _WIDTH = 19 + 8 + 6
 _BATCH_ROWS = 1 << 16
+# What polars' ``str.strip_chars()`` strips: Unicode White_Space (Python's
+# ``str.strip()`` strips the separators U+001C..U+001F too).
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 _DASH, _COLON, _DOT, _SPACE = ord("-"), ord(":"), ord("."), ord(" ")
 _PLUS, _MINUS = ord("+"), ord("-")
@@ -201,9 +210,12 @@ def timestamps_us(text: pl.Series) -> pl.Series:
     """Epoch microseconds (Int64, UTC) of each timestamp text; null where it
     does not parse or is out of range.
 
+    >>> import polars as pl
     >>> timestamps_us(pl.Series(["1970-01-02T01:00:00.5+01:00", "soon"])).to_list()
     [86400500000, None]
     """
+    import polars as pl
+
     stripped = text.cast(pl.String).str.strip_chars().fill_null("").rechunk()
     arrow = stripped.to_arrow(compat_level=pl.CompatLevel.oldest())
     assert isinstance(arrow, pa.LargeStringArray)
@@ -224,5 +236,8 @@ def parse_timestamp(text: str) -> int | None:
     >>> parse_timestamp("2023-02-29 00:00:00") is None
     True
     """
-    value = timestamps_us(pl.Series([text], dtype=pl.String))[0]
-    return None if value is None else int(value)
+    # Without polars, which a command's timestamp option (``storemon report
+    # --as-of``) would otherwise import: the same parse, of one string.
+    strings = pa.array([text.strip(_WHITESPACE)], pa.large_string())
+    values, ok = _epoch_us(*_leading_bytes(strings))
+    return int(values[0]) if ok[0] else None
