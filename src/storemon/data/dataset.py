@@ -246,11 +246,32 @@ def write_polls(conn: Connection, polls: pl.DataFrame) -> int:
 def _lower_first_polls(conn: Connection, polls: pl.DataFrame) -> None:
     """Lower each store's ``first_poll_us`` to its oldest poll in ``polls``
     where that is older (or the store had none). An upsert never removes a
-    poll, so this keeps the column right; per store it is one key lookup,
-    and a store whose first poll is older (the hourly feed: every store)
-    is not written."""
+    poll, so this keeps the column right.
+
+    Only a store whose first poll is unknown or newer than the oldest poll
+    of ``polls`` can change: one scan of ``stores`` finds those few (for a
+    feed in time order, the stores polled for the first time), and only
+    they are updated, so a chunk costs one scan, not one lookup per store."""
     oldest = polls.group_by("store_key").agg(pl.col("ts_us").min())
-    keys, firsts = oldest.get_column("store_key").to_list(), oldest.get_column("ts_us").to_list()
+    since = oldest.get_column("ts_us").min()
+    assert isinstance(since, int)
+    later = conn.execute(
+        sa.select(stores.c.store_key, stores.c.first_poll_us).where(
+            sa.or_(stores.c.first_poll_us.is_(None), stores.c.first_poll_us > since)
+        )
+    ).all()
+    if not later:
+        return
+    known = pl.DataFrame(
+        later, schema={"store_key": pl.Int64, "first_poll_us": pl.Int64}, orient="row"
+    )
+    lowered = oldest.join(known, on="store_key").filter(
+        pl.col("first_poll_us").is_null() | (pl.col("ts_us") < pl.col("first_poll_us"))
+    )
+    if lowered.is_empty():
+        return
+    keys = lowered.get_column("store_key").to_list()
+    firsts = lowered.get_column("ts_us").to_list()
     kind = backend(conn)
     if kind == "postgresql":
         conn.exec_driver_sql(
@@ -260,46 +281,60 @@ def _lower_first_polls(conn: Connection, polls: pl.DataFrame) -> None:
             "AND (stores.first_poll_us IS NULL OR stores.first_poll_us > new.ts_us)",
             (keys, firsts),
         )
-    elif kind == "sqlite":
-        conn.exec_driver_sql(
-            "UPDATE stores SET first_poll_us = ?2 "
-            "WHERE store_key = ?1 AND (first_poll_us IS NULL OR first_poll_us > ?2)",
-            list(zip(keys, firsts, strict=True)),
-        )
     else:
-        # One UPDATE per store would be one round trip each: stage them.
+        # The condition stays in the statement: it is what keeps the column
+        # right, the scan above only narrows which stores are tried.
+        mark = "?" if kind == "sqlite" else "%s"
         conn.exec_driver_sql(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS storemon_first_polls "
-            "(store_key BIGINT PRIMARY KEY, ts_us BIGINT NOT NULL)"
-        )
-        conn.exec_driver_sql("DELETE FROM storemon_first_polls")
-        conn.exec_driver_sql(
-            "INSERT INTO storemon_first_polls (store_key, ts_us) VALUES (%s, %s)",
-            list(zip(keys, firsts, strict=True)),
-        )
-        conn.exec_driver_sql(
-            "UPDATE stores JOIN storemon_first_polls f ON stores.store_key = f.store_key "
-            "SET stores.first_poll_us = f.ts_us "
-            "WHERE stores.first_poll_us IS NULL OR stores.first_poll_us > f.ts_us"
+            f"UPDATE stores SET first_poll_us = {mark} WHERE store_key = {mark} "
+            f"AND (first_poll_us IS NULL OR first_poll_us > {mark})",
+            [(first, key, first) for key, first in zip(keys, firsts, strict=True)],
         )
 
 
 _POLL_COLUMNS = ("store_key", "ts_us", "active")
 
 
+#: Rows per ``INSERT`` statement on SQLite (three parameters each, far below
+#: SQLite's limit of 32,766): one statement per row spends most of its time
+#: preparing and stepping the statement, not inserting.
+_SQLITE_ROWS_PER_STATEMENT = 100
+_SQLITE_UPSERT_TAIL = (
+    " ON CONFLICT (store_key, ts_us) DO UPDATE SET active = excluded.active "
+    "WHERE polls.active IS NOT excluded.active"
+)
+
+
+def _sqlite_upsert(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * rows)
+    return f"INSERT INTO polls (store_key, ts_us, active) VALUES {values}{_SQLITE_UPSERT_TAIL}"
+
+
 def _upsert_polls_sqlite(conn: Connection, polls: pl.DataFrame) -> int:
     # Straight to the driver: at millions of rows SQLAlchemy's executemany
     # bookkeeping shows. Rows go in key order, so the B-tree fills pages in
-    # sequence. (A plain INSERT measured no faster than this upsert.)
+    # sequence, a hundred rows per statement (the key is one per row, so a
+    # statement never touches a key twice). A plain INSERT measured no
+    # faster than this upsert.
+    size = _SQLITE_ROWS_PER_STATEMENT
+    whole = polls.height - polls.height % size
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(
-            "INSERT INTO polls (store_key, ts_us, active) VALUES (?, ?, ?) "
-            "ON CONFLICT (store_key, ts_us) DO UPDATE SET active = excluded.active "
-            "WHERE polls.active IS NOT excluded.active",
-            _tuples(polls, _POLL_COLUMNS),
-        )
-        return int(cursor.rowcount)
+        changed = 0
+        if whole:
+            values = (
+                polls.head(whole)
+                .select(pl.col(_POLL_COLUMNS).cast(pl.Int64))
+                .to_numpy()
+                .reshape(-1, size * len(_POLL_COLUMNS))
+                .tolist()
+            )
+            cursor.executemany(_sqlite_upsert(size), values)
+            changed += int(cursor.rowcount)
+        if whole < polls.height:
+            cursor.executemany(_sqlite_upsert(1), _tuples(polls.slice(whole), _POLL_COLUMNS))
+            changed += int(cursor.rowcount)
+        return changed
     finally:
         cursor.close()
 
@@ -359,9 +394,7 @@ def replace_store_rows(
     mentioned = new.get_column("store_key").unique().to_list()
     old_rows: list[Any] = []
     for batch in in_batches(mentioned):
-        query = sa.select(*(table.c[name] for name in columns)).where(
-            table.c.store_key.in_(batch)
-        )
+        query = sa.select(*(table.c[name] for name in columns)).where(table.c.store_key.in_(batch))
         old_rows.extend(conn.execute(query).all())
     old = pl.DataFrame(old_rows, schema=new.schema, orient="row")
 

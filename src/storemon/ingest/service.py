@@ -6,7 +6,12 @@ Transactions:
   crash keeps every committed chunk and a reload finishes the job (the
   command line's bulk loads); with ``atomic`` (uploads over HTTP) they load
   in one transaction, so a client told its upload failed knows none of it
-  is kept;
+  is kept. Once a chunk-by-chunk load has committed ``GROUP_AFTER_POLLS``,
+  it commits several chunks at a time (up to ``GROUP_POLLS`` polls, sorted
+  by key together): a chunk of a feed in time order holds a poll of nearly
+  every store, so its writes touch pages all over the polls table, and the
+  cost of a commit grows with the table, not with the chunk. Fewer, larger
+  commits keep a big load in proportion to its size;
 - business hours, timezones, special hours and groups load in one
   transaction (all or nothing);
 - ``strict`` loads the whole feed in one transaction and rolls it back if any
@@ -34,7 +39,7 @@ import polars as pl
 from sqlalchemy.engine import Connection, Engine
 
 from storemon.data import dataset, groups, ingest_log, special_hours
-from storemon.data.database import SQLITE_BEGIN
+from storemon.data.database import SQLITE_BEGIN, sqlite_bulk_writes
 from storemon.data.rejects import record_rejects
 from storemon.ingest.feeds import Feed
 from storemon.ingest.parse import ParsedChunk, parse_feed
@@ -46,6 +51,12 @@ log = logging.getLogger(__name__)
 
 #: How many rejects an :class:`IngestResult` quotes; the rest are in the database.
 FIRST_REJECTS = 10
+#: Polls a load commits chunk by chunk before it starts grouping chunks (more
+#: than the full-scale feed, so a load of that size commits every chunk).
+GROUP_AFTER_POLLS = 2_000_000
+#: The most polls one grouped commit holds (they wait in memory as parsed
+#: rows, about 50 bytes each).
+GROUP_POLLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -211,10 +222,12 @@ def load_chunks(
     return load.result()
 
 
-def _writing(engine: Engine) -> Connection:
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
     # SQLite: take the write lock when the transaction begins, so a concurrent
     # writer makes us wait (busy_timeout) instead of failing mid-transaction.
-    return engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+    with engine.connect() as conn, sqlite_bulk_writes(conn):
+        yield conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
 
 
 class _Load:
@@ -247,18 +260,37 @@ class _Load:
         )
 
     def polls_per_chunk(self, chunks: Iterable[ParsedChunk]) -> None:
+        valid: list[pl.DataFrame] = []
+        bad: list[pl.DataFrame] = []
+        waiting = committed = 0
         for chunk in chunks:
-            valid, bad = self._take(chunk)
-            with _writing(self.engine) as conn, conn.begin():
-                if self._write_polls(conn, valid):
-                    dataset.bump_version(conn)
-                record_rejects(conn, self.ingest_id, bad)
-                ingest_log.update_counts(
-                    conn, self.ingest_id, loaded=self.loaded, rejected=self.rejected
-                )
+            polls, rejects = self._take(chunk)
+            valid.append(polls)
+            bad.append(rejects)
+            waiting += polls.height
+            if committed < GROUP_AFTER_POLLS or waiting >= GROUP_POLLS:
+                self._commit_polls(valid, bad)
+                committed += waiting
+                waiting = 0
+                valid, bad = [], []
             self._report_progress()
+        if valid:
+            self._commit_polls(valid, bad)
         with _writing(self.engine) as conn, conn.begin():
             self._finish(conn, ingest_log.COMPLETE)
+
+    def _commit_polls(self, valid: list[pl.DataFrame], bad: list[pl.DataFrame]) -> None:
+        """Write these chunks' polls and rejects in one transaction."""
+        polls = valid[0] if len(valid) == 1 else pl.concat(valid)
+        valid.clear()  # the caller's list: the parts go as soon as they are joined
+        with _writing(self.engine) as conn, conn.begin():
+            if self._write_polls(conn, polls):
+                dataset.bump_version(conn)
+            for rejects in bad:
+                record_rejects(conn, self.ingest_id, rejects)
+            ingest_log.update_counts(
+                conn, self.ingest_id, loaded=self.loaded, rejected=self.rejected
+            )
 
     def in_one_transaction(self, chunks: Iterable[ParsedChunk]) -> None:
         kept_rejects: list[pl.DataFrame] = []

@@ -25,6 +25,7 @@ from storemon.api.deps import ContainerDep, Mutating, accepts
 from storemon.api.errors import ApiError
 from storemon.api.schemas import ErrorBody
 from storemon.data import ingest_log
+from storemon.data.database import checkpoint_in_background
 from storemon.data.dataset import RefusedValue
 from storemon.data.stores import reject_page
 from storemon.ingest.errors import IngestError
@@ -261,6 +262,7 @@ async def ingest_file(
             raise ApiError(422, str(error)) from None
         except RefusedValue as error:
             raise _refused(error) from None
+    checkpoint_in_background(container.engine)
     return _answer(result)
 
 
@@ -423,4 +425,5 @@ async def post_polls(
         result = await asyncio.to_thread(_load_batch, container, body, strict)
     except RefusedValue as error:
         raise _refused(error) from None
+    checkpoint_in_background(container.engine)
     return _answer(result)
