@@ -100,9 +100,12 @@ class StoreKeys:
         return cls(_store_frame(rows.all()))
 
     @refusals_translated
-    def attach(self, conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
+    def attach(
+        self, conn: Connection, frame: pl.DataFrame, *, timezones: bool = True
+    ) -> pl.DataFrame:
         """``frame`` with a ``store_key`` column for its ``store_id`` column
-        (and ``known_timezone``), inserting stores not seen before.
+        (and ``known_timezone`` unless ``timezones`` is False), inserting
+        stores not seen before.
 
         Every ingest writes through here first, so this is where a writing
         transaction takes the dataset lock (see :func:`lock_for_writing`)."""
@@ -115,9 +118,12 @@ class StoreKeys:
         )
         if new_ids:
             self.known = pl.concat([self.known, _insert_stores(conn, new_ids)])
-        return frame.join(
-            self.known.rename({"timezone": "known_timezone"}), on="store_id", how="left"
+        known = (
+            self.known.rename({"timezone": "known_timezone"})
+            if timezones
+            else self.known.select("store_id", "store_key")
         )
+        return frame.join(known, on="store_id", how="left")
 
 
 def lock_for_writing(conn: Connection) -> None:

@@ -281,7 +281,7 @@ class _Load:
 
     def _commit_polls(self, valid: list[pl.DataFrame], bad: list[pl.DataFrame]) -> None:
         """Write these chunks' polls and rejects in one transaction."""
-        polls = valid[0] if len(valid) == 1 else pl.concat(valid)
+        polls = valid[0] if len(valid) == 1 else pl.concat(valid, rechunk=False)
         valid.clear()  # the caller's list: the parts go as soon as they are joined
         with _writing(self.engine) as conn, conn.begin():
             if self._write_polls(conn, polls):
@@ -358,7 +358,10 @@ class _Load:
     def _write_polls(self, conn: Connection, valid: pl.DataFrame) -> int:
         if valid.is_empty():
             return 0
-        polls = dataset.last_poll_per_key(self._store_keys(conn).attach(conn, valid))
+        keyed = self._store_keys(conn).attach(conn, valid, timezones=False)
+        # Only what is stored goes on: sorting the ids along would cost more
+        # than the sort itself.
+        polls = dataset.last_poll_per_key(keyed.select("store_key", "ts_us", "active", "line"))
         return dataset.write_polls(conn, polls)
 
     def _write_whole_feed(self, conn: Connection, valid: pl.DataFrame) -> int:
