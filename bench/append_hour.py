@@ -71,6 +71,10 @@ def fill_history(url: str, stores: int, weeks: int) -> int:
                     f"FROM stores s CROSS JOIN generate_series(0, {hours - 1}) AS h"
                 )
             conn.exec_driver_sql(f"UPDATE dataset_state SET newest_poll_us = {newest}")
+            # What the ingest would have kept: each store's first poll (h = 0).
+            conn.exec_driver_sql(
+                f"UPDATE stores SET first_poll_us = {_us(START)} + store_key * 1000000"
+            )
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("ANALYZE polls")
     finally:
