@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from storemon.data.database import make_engine
 from storemon.data.snapshot import reader_for
 from storemon.reports.service import ReportRequest, build_report
 from storemon.sample_feeds import write_sample
@@ -51,6 +53,13 @@ def _polls(db: str) -> int:
     return len(snapshot.polls)
 
 
+def _any_poll(engine: sa.Engine) -> bool:
+    """Whether a chunk is committed: one row read, so the kill follows the
+    first commit closely (a whole snapshot read can outlast the load)."""
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("select 1 from polls limit 1").first() is not None
+
+
 @pytest.mark.slow
 def test_an_ingest_killed_mid_load_keeps_whole_chunks_and_a_reload_completes_it(
     database_url: str, sample: Path
@@ -62,9 +71,13 @@ def test_an_ingest_killed_mid_load_keeps_whole_chunks_and_a_reload_completes_it(
     process = _ingest(database_url, "--status", status)
     # Kill once some polls are committed but long before the end.
     deadline = time.monotonic() + 60
-    while _polls(database_url) == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
+    engine = make_engine(database_url)
+    try:
+        while not _any_poll(engine) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        engine.dispose()
     process.wait(timeout=30)
 
     partial = _polls(database_url)
