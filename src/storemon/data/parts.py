@@ -50,6 +50,8 @@ def map_parts(
     try:
         with reader.transaction() as read:
             bounds = read.query("select min(store_key) as lo, max(store_key) as hi from stores")
+            if not reader.reads_in_parts(read, span):
+                return None
     except NoSuchTable:
         return None
     first, last = (bounds.column(name)[0].as_py() for name in ("lo", "hi"))

@@ -196,6 +196,11 @@ class SnapshotReader(ABC):
     #: is read by one scan of every poll rather than store by store.
     scans_short_history = False
 
+    def reads_in_parts(self, read: Transaction, span: SpanChoice) -> bool:
+        """Whether a read of ``span`` should run in :attr:`read_parts` key
+        ranges at once (when there are several), given a transaction."""
+        return True
+
     #: Key ranges a read of every store is split into, read at once (1:
     #: one transaction); see :mod:`storemon.data.parts`.
     read_parts = 1
@@ -614,10 +619,23 @@ class PostgreSQLReader(SnapshotReader):
     # holds more polls in memory.
     scans_short_history = True
 
-    # One part: reading in key ranges at once did not pay here (a report's
-    # read and compute, scale 1: 0.66 s in two parts, 0.63 s in one, quiet
-    # machine), so the parallel read stays available but off.
-    read_parts = 1
+    def __init__(self, url: URL) -> None:
+        super().__init__(url)
+        self.read_parts = parallel_read_parts()
+
+    def reads_in_parts(self, read: Transaction, span: SpanChoice) -> bool:
+        # The store-by-store read pays in parts (12 weeks stored, scale 1:
+        # 0.74 s in two against 1.12 s in one); the scan of a short history
+        # does not (0.66 s against 0.63 s), quiet machine.
+        if span is None:
+            return True
+        state = _state(
+            read.query(
+                "select version, newest_poll_us, retained_from_us from dataset_state where id = 1"
+            )
+        )
+        chosen = span(state) if callable(span) else span
+        return chosen is None or not _history_is_short(read, chosen)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
