@@ -263,11 +263,7 @@ class SnapshotReader(ABC):
                 f"database {shown(self.url)} {found}, this storemon needs schema "
                 f"{HEAD_REVISION!r}: migrate it first"
             )
-        state = _state(
-            read.query(
-                "select version, newest_poll_us, retained_from_us from dataset_state where id = 1"
-            )
-        )
+        state = _read_state(read)
         chosen = span(state) if callable(span) else span
         if (
             chosen is not None
@@ -403,7 +399,10 @@ def _memberships(table: pa.Table, keys: np.ndarray, ids: np.ndarray) -> Membersh
     return Memberships.build(ids[row[known]], groups[known])
 
 
-def _state(table: pa.Table) -> DatasetState:
+def _read_state(read: Transaction) -> DatasetState:
+    table = read.query(
+        "select version, newest_poll_us, retained_from_us from dataset_state where id = 1"
+    )
     version, newest, retained = (column[0].as_py() for column in table.columns)
     return DatasetState(
         int(version),
@@ -629,11 +628,7 @@ class PostgreSQLReader(SnapshotReader):
         # does not (0.66 s against 0.63 s), quiet machine.
         if span is None:
             return True
-        state = _state(
-            read.query(
-                "select version, newest_poll_us, retained_from_us from dataset_state where id = 1"
-            )
-        )
+        state = _read_state(read)
         chosen = span(state) if callable(span) else span
         return chosen is None or not _history_is_short(read, chosen)
 
