@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from .shard_data import REQUESTS, load_shard_data, new_report, whole
 
 LEASE = timedelta(seconds=30)
 PER_SHARD = 4
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Queue:
@@ -67,9 +68,11 @@ class FailingReader(SnapshotReader):
         return self._real.read_snapshot(*args, key_range=key_range, **kwargs)
 
 
-def start(engine: Engine, reader: SnapshotReader, report_id: str, queue: Queue) -> str:
+def start(
+    engine: Engine, reader: SnapshotReader, report_id: str, queue: Queue, attempts: int = 3
+) -> str:
     def in_shards(record: ReportRecord, owner: str) -> bool:
-        return split(engine, record, owner, PER_SHARD, LEASE, queue)
+        return split(engine, record, owner, PER_SHARD, LEASE, queue, attempts)
 
     return run_report(engine, reader, report_id, LEASE, in_shards)
 
@@ -78,7 +81,7 @@ def drain(engine: Engine, reader: SnapshotReader, queue: Queue, attempts: int = 
     outcomes = []
     while queue.shards or queue.reports:
         if queue.reports:
-            outcomes.append(start(engine, reader, queue.reports.pop(0), queue))
+            outcomes.append(start(engine, reader, queue.reports.pop(0), queue, attempts))
             continue
         report_id, number = queue.shards.pop(0)
         outcomes.append(run_shard(engine, reader, report_id, number, LEASE, attempts, queue))
@@ -186,6 +189,70 @@ def test_data_that_changes_between_shards_restarts_the_report_on_the_new_data(
     with engine.connect() as connection:
         record = reports.get(connection, report_id)
     assert record is not None and record.attempts == 2
+
+
+def test_data_that_keeps_changing_gets_the_report_computed_whole_on_its_last_attempt(
+    loaded: str, engine: Engine, tmp_path: Path
+) -> None:
+    request = REQUESTS["stores"]
+    reader = reader_for(loaded)
+    queue = Queue()
+    report_id = new_report(loaded, request)
+    late = tmp_path / "late.csv"
+    outcomes = []
+    for minute in (30, 40):  # an ingest lands while each sharded attempt runs
+        assert start(engine, reader, report_id, queue) == "Split"
+        outcomes.append(run_shard(engine, reader, *queue.shards.pop(0), LEASE, 3, queue))
+        late.write_text(
+            f"store_id,status,timestamp_utc\nsilent-1,active,2023-01-25 18:{minute}:00 UTC\n"
+        )
+        assert ingest_feed(engine, "status", late).rejected == 0
+        outcomes.append(run_shard(engine, reader, *queue.shards.pop(0), LEASE, 3, queue))
+        assert queue.reports == [report_id]
+        queue = Queue()
+
+    assert outcomes == ["Staged", "Restarted"] * 2
+    assert start(engine, reader, report_id, queue) == "Complete"
+    assert queue.shards == []
+    with engine.connect() as connection:
+        record = reports.get(connection, report_id)
+        assert shards.count(connection, report_id) == 0
+    assert record is not None and record.attempts == 3
+    assert render_csv(decode_frame(stored_frame(engine, report_id))) == whole(loaded, request)[1]
+
+
+def test_pending_shards_behind_a_running_one_are_not_sent_again(
+    loaded: str, engine: Engine
+) -> None:
+    queue = Queue()
+    report_id = new_report(loaded, REQUESTS["stores"])
+    assert start(engine, reader_for(loaded), report_id, queue) == "Split"
+    with engine.begin() as connection:  # a worker is on shard 0; the rest wait past their lease
+        assert shards.claim(connection, report_id, 0, "alive:2:b", timedelta(hours=1))
+        connection.execute(
+            report_shards.update()
+            .where(report_shards.c.status == shards.PENDING)
+            .values(lease_expires_at=LONG_AGO)
+        )
+
+    waiting = Queue()
+    assert recover_shards(engine, 3, waiting, LEASE) == 0
+    assert waiting.shards == []
+    with engine.connect() as connection:
+        pending = [s for s in shards.of_report(connection, report_id) if s.shard > 0]
+    assert {s.status for s in pending} == {shards.PENDING}
+    assert all(s.lease_expires_at is not None for s in pending)
+    assert min(s.lease_expires_at for s in pending if s.lease_expires_at) > datetime.now(UTC)
+
+    with engine.begin() as connection:  # its worker is gone too: the report has stalled
+        connection.execute(
+            report_shards.update()
+            .where(report_shards.c.report_id == report_id)
+            .values(lease_expires_at=LONG_AGO)
+        )
+    stalled = Queue()
+    assert recover_shards(engine, 3, stalled, LEASE) == 8
+    assert sorted(stalled.shards) == [(report_id, n) for n in range(8)]
 
 
 def test_a_shard_whose_holder_stopped_is_taken_over_after_its_lease(

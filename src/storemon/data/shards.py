@@ -266,6 +266,33 @@ def requeue(
     return connection.execute(query).rowcount == 1
 
 
+def moving(connection: Connection, report_id: str, now: datetime) -> bool:
+    """Whether a shard of the report is Running under a live lease: its
+    shards are being worked through, so a Pending one is waiting its turn."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(report_shards)
+        .where(report_shards.c.report_id == report_id)
+        .where(report_shards.c.status == RUNNING)
+        .where(~_lease_expired(now))
+    )
+    return int(connection.execute(query).scalar_one()) > 0
+
+
+def postpone(
+    connection: Connection, report_id: str, shard: int, lease: timedelta, now: datetime
+) -> bool:
+    """Give a Pending shard whose lease expired another lease, unsent."""
+    query = (
+        report_shards.update()
+        .where(_one(report_id, shard))
+        .where(report_shards.c.status == PENDING)
+        .where(_lease_expired(now))
+        .values(lease_expires_at=now + lease)
+    )
+    return connection.execute(query).rowcount == 1
+
+
 def _lease_expired(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(
         report_shards.c.lease_expires_at.is_(None), report_shards.c.lease_expires_at < now

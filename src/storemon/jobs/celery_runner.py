@@ -95,7 +95,15 @@ def celery_app(
         lease = timedelta(seconds=settings.lease_seconds)
 
         def in_shards(record: ReportRecord, owner: str) -> bool:
-            return split(built.engine, record, owner, settings.shard_stores, lease, sender)
+            return split(
+                built.engine,
+                record,
+                owner,
+                settings.shard_stores,
+                lease,
+                sender,
+                settings.job_attempts,
+            )
 
         return run_report(built.engine, built.reader, report_id, lease, in_shards)
 

@@ -14,6 +14,8 @@ shard, assembled by whichever shard finishes last.
   read is the pinned one. If the data changed meanwhile (an ingest
   committed), the shards would not add up to one snapshot: the report is
   split again on the new data (a new start, counted against the attempts).
+  Its last attempt is not split: computed whole, on one snapshot, it
+  completes however fast the data changes.
 - **Assembly**: completing a shard locks the report's row first, so shards
   finish one at a time; the one that finds no other shard left assembles
   the report (``shard_rows.assemble``), stores it as Complete and deletes
@@ -21,7 +23,9 @@ shard, assembled by whichever shard finishes last.
 - **Failures**: a shard that raises goes back to Pending and is sent again,
   until it has used the job's attempts; then the report fails with a short
   reason. A shard whose holder died is taken over once its lease expires by
-  any sweeper (``recover_shards``), the same rule as whole reports.
+  any sweeper (``recover_shards``), the same rule as whole reports. A
+  Pending shard is sent again only when its report's shards have stalled:
+  while one of them runs, the rest are waiting their turn in the queue.
 """
 
 from __future__ import annotations
@@ -66,11 +70,17 @@ def split(
     stores_per_shard: int,
     lease: timedelta,
     queue: ShardQueue,
+    max_attempts: int,
 ) -> bool:
     """Split the report ``owner`` has just claimed into shards and send
     them; False (nothing done: compute it whole) for a report of chosen
-    stores, or over no more than ``stores_per_shard`` stores."""
+    stores, over no more than ``stores_per_shard`` stores, or on its last
+    attempt (of more than one): earlier ones may have been restarted by
+    data that changed under their shards, which a whole run cannot be."""
     if stores_per_shard <= 0 or record.params.store_ids is not None:
+        return False
+    if record.attempts >= max_attempts > 1:
+        log.info("report %s: its last attempt runs whole, not in shards", record.id)
         return False
 
     def write() -> int:
@@ -290,12 +300,15 @@ def _failed(
 
 def recover_shards(engine: Engine, max_attempts: int, queue: ShardQueue, lease: timedelta) -> int:
     """Shards whose lease expired go back to Pending and are sent again: one
-    never claimed in time (its message lost, or waiting behind others; the
-    claim makes the extra delivery harmless), or one whose holder died. A
-    Running shard that has used its attempts fails its report. Each shard
-    is taken in its own transaction, under its report's lock (the order
-    every shard change uses), so of several sweepers one takes it. Returns
-    how many were sent again."""
+    whose holder died, or one never claimed in time while no shard of its
+    report runs (its message lost; the claim makes an extra delivery
+    harmless). A Pending shard of a report with a shard running is waiting
+    behind it in the queue: it gets another lease and is not sent, so a
+    long queue of shards is not sent again every lease. A Running shard
+    that has used its attempts fails its report. Each shard is taken in its
+    own transaction, under its report's lock (the order every shard change
+    uses), so of several sweepers one takes it. Returns how many were sent
+    again."""
     now = datetime.now(UTC)
     with engine.connect() as connection:
         candidates = shards.expired(connection, now)
@@ -319,6 +332,11 @@ def recover_shards(engine: Engine, max_attempts: int, queue: ShardQueue, lease: 
                         "attempts: the process running it stopped",
                     )
                     shards.delete(connection, [shard.report_id])
+                    return False
+                if shard.status == shards.PENDING and shards.moving(
+                    connection, shard.report_id, now
+                ):
+                    shards.postpone(connection, shard.report_id, shard.shard, lease, now)
                     return False
                 return shards.requeue(
                     connection, shard.report_id, shard.shard, lease, only_expired=True
