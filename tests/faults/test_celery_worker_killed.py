@@ -6,34 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from cli.test_serve import STOREMON, poll_until_done, running
-from jobs.test_celery_runner import REDIS_URL
+from cli.test_serve import poll_until_done, running
+from jobs.workers import storemon_worker, worker_env
 
 from .test_many_servers import QUICK, _row
-
-
-@contextmanager
-def celery_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [STOREMON, "worker", "--loglevel", "WARNING"],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def test_a_celery_worker_killed_mid_report_leaves_it_to_another_worker(
@@ -41,16 +20,10 @@ def test_a_celery_worker_killed_mid_report_leaves_it_to_another_worker(
     key_prefix: str,
     tmp_path: Path,
 ) -> None:
-    env = {
-        **QUICK,
-        "STOREMON_DATABASE_URL": database_url,
-        "STOREMON_RUNNER": "celery",
-        "STOREMON_CELERY_BROKER_URL": REDIS_URL,
-        "STOREMON_CELERY_KEY_PREFIX": key_prefix,
-    }
+    env = worker_env(database_url, key_prefix, **QUICK)
     with running(tmp_path, "demo", env=env) as server:
         for minute in range(5):
-            with celery_worker(env, tmp_path / f"worker-{minute}.log") as doomed:
+            with storemon_worker(env, tmp_path / f"worker-{minute}.log", "WARNING") as doomed:
                 as_of = f"2023-01-25 18:{minute:02}:00"
                 report_id = server.post("/trigger_report", {"as_of": as_of})["report_id"]
                 while (state := _row(database_url, report_id))[0] == "Pending":
@@ -61,7 +34,7 @@ def test_a_celery_worker_killed_mid_report_leaves_it_to_another_worker(
         else:
             raise AssertionError("every report finished before the kill: use more data")
         killed = time.monotonic()
-        with celery_worker(env, tmp_path / "worker-after.log"):
+        with storemon_worker(env, tmp_path / "worker-after.log", "WARNING"):
             headers, _ = poll_until_done(server, report_id)
         took = time.monotonic() - killed
 

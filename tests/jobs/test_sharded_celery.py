@@ -4,12 +4,8 @@ assembled into exactly the report computed whole in one process."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,42 +15,11 @@ from reports.shard_data import REQUESTS, load_shard_data, new_report, whole
 from storemon.data import reports
 from storemon.jobs.celery_runner import CeleryRunner
 
-from .test_celery_runner import REDIS_URL, STOREMON_BIN
+from .test_celery_runner import REDIS_URL
+from .workers import storemon_worker, worker_env
 
 TIMEOUT_S = 60
 WORKERS = 3
-
-
-@contextmanager
-def storemon_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [STOREMON_BIN, "worker", "--loglevel", "INFO"],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # warm shutdown
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def worker_env(url: str, key_prefix: str, **more: str) -> dict[str, str]:
-    return {
-        "STOREMON_DATABASE_URL": url,
-        "STOREMON_RUNNER": "celery",
-        "STOREMON_CELERY_BROKER_URL": REDIS_URL,
-        "STOREMON_CELERY_KEY_PREFIX": key_prefix,
-        **more,
-    }
 
 
 def finished(engine: Engine, report_id: str, logs: list[Path]) -> reports.ReportRecord:
