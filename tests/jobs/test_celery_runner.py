@@ -7,9 +7,7 @@ An unreachable Redis skips these tests, except under ``CI``, where it fails.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,9 +26,9 @@ from storemon.reports.rendering import render_csv
 from storemon.reports.service import ReportRequest, build_report
 from storemon.settings import Settings
 
-REDIS_URL = os.environ.get("STOREMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from .workers import REDIS_URL, storemon_worker, worker_env
+
 TIMEOUT_S = 60
-STOREMON_BIN = str(Path(sys.executable).with_name("storemon"))
 
 
 @pytest.fixture
@@ -63,29 +61,9 @@ class Worker:
 
 @pytest.fixture
 def worker(database_url: str, key_prefix: str, tmp_path: Path) -> Iterator[Worker]:
-    env = {
-        **os.environ,
-        "STOREMON_CELERY_BROKER_URL": REDIS_URL,
-        "STOREMON_CELERY_KEY_PREFIX": key_prefix,
-    }
     log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [STOREMON_BIN, "worker", "--db", database_url, "--loglevel", "WARNING"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with storemon_worker(worker_env(database_url, key_prefix), log, "WARNING") as process:
         yield Worker(process, log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # warm shutdown
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def load_polls(url: str, folder: Path) -> None:

@@ -15,8 +15,7 @@ from reports.shard_data import REQUESTS, load_shard_data, new_report, whole
 from storemon.data import reports
 from storemon.jobs.celery_runner import CeleryRunner
 
-from .test_celery_runner import REDIS_URL
-from .workers import storemon_worker, worker_env
+from .workers import REDIS_URL, storemon_worker, worker_env
 
 TIMEOUT_S = 60
 WORKERS = 3

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .test_celery_runner import REDIS_URL, STOREMON_BIN
+REDIS_URL = os.environ.get("STOREMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+STOREMON_BIN = str(Path(sys.executable).with_name("storemon"))
 
 
 @contextmanager
