@@ -138,12 +138,37 @@ def test_a_read_in_parts_equals_the_read_in_one(engine: Engine, database_url: st
             assert (three.state, three.first_poll_us) == (one.state, one.first_poll_us)
 
 
-def test_a_small_or_empty_database_is_read_in_one(database_url: str) -> None:
-    for reader in _readers(database_url):
-        reader.read_parts = 4  # part_min_stores keeps its default
-        assert read_in_parts(reader, None) is None
-        snapshot, _ = reader.read_snapshot()
-        assert len(snapshot.stores) == 0
+class _CountedTransactions:
+    """Wraps a reader: counts the transactions opened through it."""
+
+    def __init__(self, reader: SnapshotReader) -> None:
+        self.reader, self.opened = reader, 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        self.opened += 1
+        with self.reader.__class__.transaction(self.reader) as read:
+            yield read
+
+
+def test_a_small_or_empty_database_is_read_in_one_part_in_one_transaction(
+    engine: Engine, database_url: str
+) -> None:
+    for loaded in (False, True):
+        if loaded:
+            _load(engine)  # 30 stores: under part_min_stores
+        for reader in _readers(database_url):
+            reader.read_parts = 4  # part_min_stores keeps its default
+            counted = _CountedTransactions(reader)
+            reader.transaction = counted.transaction  # type: ignore[method-assign]
+            parted = read_in_parts(reader, None)
+            assert parted is not None
+            assert counted.opened == 1
+            snapshot, state = parted
+            whole, whole_state = reader.read_snapshot()
+            assert state == whole_state
+            assert len(snapshot.stores) == len(whole.stores) == (30 if loaded else 0)
+            assert snapshot.polls.ts_us.tolist() == whole.polls.ts_us.tolist()
 
 
 def test_merged_snapshots_keep_store_key_order() -> None:

@@ -41,24 +41,28 @@ def map_parts(
 ) -> tuple[list[T], DatasetState] | None:
     """``each`` of the snapshots of ``reader.read_parts`` key ranges, read
     (as ``reader.read_snapshot(None, span, groups=groups)`` reads) and
-    computed at once, in key order, with the dataset state they saw. None
-    when the read is better done in one transaction: a reader of one part,
-    a small or empty database (or one without the schema, which the one read
-    reports), or parts that saw different versions."""
+    computed at once, in key order, with the dataset state they saw.
+
+    A small or empty database, or a span the reader reads better whole
+    (``reads_in_parts``), is one part, read in the transaction that decided
+    so: one result. None when the caller should read in one transaction of
+    its own: a reader of one part, a database without the schema (which
+    that read reports), or parts that saw different versions."""
     if reader.read_parts < 2:
         return None
     try:
         with reader.transaction() as read:
             bounds = read.query("select min(store_key) as lo, max(store_key) as hi from stores")
-            if not reader.reads_in_parts(read, span):
-                return None
+            first, last = (bounds.column(name)[0].as_py() for name in ("lo", "hi"))
+            ranges: list[tuple[int, int]] = []
+            if first is not None and reader.reads_in_parts(read, span):
+                ranges = key_ranges(
+                    int(first), int(last), reader.read_parts, reader.part_min_stores
+                )
+            if len(ranges) < 2:
+                snapshot, state = reader.read_in(read, None, span, groups=groups)
+                return [each(snapshot, state)], state
     except NoSuchTable:
-        return None
-    first, last = (bounds.column(name)[0].as_py() for name in ("lo", "hi"))
-    if first is None:
-        return None
-    ranges = key_ranges(int(first), int(last), reader.read_parts, reader.part_min_stores)
-    if len(ranges) < 2:
         return None
 
     def run(key_range: tuple[int, int]) -> tuple[T, DatasetState]:
@@ -82,7 +86,7 @@ def read_in_parts(
     if parted is None:
         return None
     parts, state = parted
-    return merge_snapshots(parts), state
+    return (parts[0] if len(parts) == 1 else merge_snapshots(parts)), state
 
 
 def key_ranges(first: int, last: int, parts: int, min_stores: int) -> list[tuple[int, int]]:

@@ -136,7 +136,7 @@ def build_report(reader: SnapshotReader, request: ReportRequest) -> BuiltReport:
         groups=request.kind == "groups",
         span=span,
         # A report over every store was tried in parts: the parts saw
-        # different data, or a part would be too small.
+        # different data.
         in_parts=not whole,
     )
     result = compute(snapshot, now_us, request)
@@ -150,7 +150,7 @@ def _report_in_parts(
 ) -> BuiltReport | None:
     """The section 5 report over every store, each part of the stores read
     and computed at once (see :func:`storemon.data.parts.map_parts`); None
-    when the reader reads in one part, or the parts saw different data."""
+    when the reader has one part, or the parts saw different data."""
 
     def each(snapshot: Snapshot, state: DatasetState) -> tuple[Report, int | None]:
         now_us = _now(request.as_of_us, state)
@@ -163,7 +163,7 @@ def _report_in_parts(
         return None
     parts, state = parted
     first_polls = [first for _, first in parts if first is not None]
-    report = merge_reports([part for part, _ in parts])
+    report = parts[0][0] if len(parts) == 1 else merge_reports([part for part, _ in parts])
     return BuiltReport(report, state, (), min(first_polls) if first_polls else None)
 
 
