@@ -15,3 +15,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   touch "$stamp"
 fi
+# An editable install leaves compiling to the first import, which cannot
+# save it where PYTHONDONTWRITEBYTECODE is set: every command would compile
+# storemon again (about 40 ms). Only changed files are compiled.
+.venv/bin/python -m compileall -q src/storemon
