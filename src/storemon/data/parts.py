@@ -86,7 +86,7 @@ def read_in_parts(
     if parted is None:
         return None
     parts, state = parted
-    return (parts[0] if len(parts) == 1 else merge_snapshots(parts)), state
+    return merge_snapshots(parts), state
 
 
 def key_ranges(first: int, last: int, parts: int, min_stores: int) -> list[tuple[int, int]]:
@@ -106,7 +106,10 @@ def key_ranges(first: int, last: int, parts: int, min_stores: int) -> list[tuple
 
 def merge_snapshots(parts: Sequence[Snapshot]) -> Snapshot:
     """One snapshot from snapshots of disjoint key ranges given in key order
-    (their stores stay in key order, their polls in the order read)."""
+    (their stores stay in key order, their polls in the order read). One
+    part is that snapshot already."""
+    if len(parts) == 1:
+        return parts[0]
 
     def joined(name: str, column: str) -> np.ndarray:
         return np.concatenate([getattr(getattr(part, name), column) for part in parts])

@@ -93,7 +93,10 @@ def compute_report(
 def merge_reports(parts: Sequence[Report]) -> Report:
     """One report from reports on disjoint sets of stores, computed with the
     same ``now`` and options: what :func:`compute_report` gives on all of
-    their stores at once (stores are computed independently)."""
+    their stores at once (stores are computed independently). One part is
+    that report already."""
+    if len(parts) == 1:
+        return parts[0]
     first = parts[0]
     ids = np.concatenate([part.store_id for part in parts])
     by_id = np.argsort(ids.astype(str), kind="stable")

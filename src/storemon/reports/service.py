@@ -163,7 +163,7 @@ def _report_in_parts(
         return None
     parts, state = parted
     first_polls = [first for _, first in parts if first is not None]
-    report = parts[0][0] if len(parts) == 1 else merge_reports([part for part, _ in parts])
+    report = merge_reports([part for part, _ in parts])
     return BuiltReport(report, state, (), min(first_polls) if first_polls else None)
 
 
