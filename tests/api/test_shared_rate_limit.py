@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from jobs.test_celery_runner import REDIS_URL, key_prefix  # noqa: F401 (a fixture)
+from jobs.test_celery_runner import key_prefix  # noqa: F401 (a fixture)
+from jobs.workers import REDIS_URL
 from storemon.api.limits import RATE_STORAGE_TIMEOUT_S
 
 from .fixtures_ops import api_client, sqlite_url

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from jobs.test_celery_runner import REDIS_URL
-from jobs.workers import storemon_worker, worker_env
+from jobs.workers import REDIS_URL, storemon_worker, worker_env
 from reports.shard_data import new_report, whole
 from storemon.data import reports, shards
 from storemon.ingest.service import ingest_feed
